@@ -1,0 +1,59 @@
+"""routilux: a typed, graph-compiled, event-driven workflow engine.
+
+Write :class:`Routine` subclasses with input slots and output events, wire them into a
+:class:`Flow`, and run jobs sequentially or concurrently on a thread pool. Flows are validated
+as a whole (``flow.validate()``) before any job runs.
+"""
+
+from routilux.binding import BindingKind, HandlerBinding
+from routilux.compile.plan import CompiledFlow
+from routilux.compile.validate import ValidationReport
+from routilux.connection import Connection
+from routilux.error_handler import ErrorHandler, ErrorStrategy
+from routilux.errors import (
+    EventPayloadError,
+    FlowValidationError,
+    HandlerCallError,
+    MergeError,
+    NotInJobError,
+    Problem,
+    RoutiluxError,
+)
+from routilux.event import Event
+from routilux.flow import Flow
+from routilux.job_state import ErrorRecord, ExecutionRecord, JobState, JobStatus, RoutineState
+from routilux.merge import MergeStrategy
+from routilux.routine import Routine
+from routilux.runtime.context import ExecutionContext
+from routilux.slot import Slot
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "BindingKind",
+    "CompiledFlow",
+    "Connection",
+    "ErrorHandler",
+    "ErrorRecord",
+    "ErrorStrategy",
+    "Event",
+    "EventPayloadError",
+    "ExecutionContext",
+    "ExecutionRecord",
+    "Flow",
+    "FlowValidationError",
+    "HandlerBinding",
+    "HandlerCallError",
+    "JobState",
+    "JobStatus",
+    "MergeError",
+    "MergeStrategy",
+    "NotInJobError",
+    "Problem",
+    "Routine",
+    "RoutineState",
+    "RoutiluxError",
+    "Slot",
+    "ValidationReport",
+    "__version__",
+]

@@ -1,0 +1,174 @@
+"""CompiledFlow: the frozen plan the runtime executes.
+
+Built by :func:`compile_flow` after validation passed. It holds only plain dict/tuple tables for
+the hot path (routes by routine and event name, trigger targets by routine id, bound handler
+invokers), plus the graph and report for tools. Nothing in it changes after construction, so any
+number of jobs and threads may read it without locks; a flow that changes is compiled anew.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
+import attrs
+import networkx as nx
+
+from routilux.binding import Invoker, Payload
+from routilux.connection import Connection
+from routilux.error_handler import STOP_POLICY, ErrorHandler
+from routilux.errors import EventPayloadError
+from routilux.merge import MergeStrategy
+from routilux.routine import Routine
+
+from routilux.compile.graph import TRIGGER_SLOT, build_graph
+from routilux.compile.validate import ValidationReport, validate_entry, validate_graph
+
+
+@attrs.frozen(eq=False)
+class Target:
+    """A slot that receives deliveries: where, how the payload is renamed, how it is merged."""
+
+    routine_id: str
+    slot_name: str
+    routine: Routine = attrs.field(repr=False)
+    mapping: Mapping[str, str] | None
+    invoke: Invoker | None = attrs.field(repr=False)
+    merge: MergeStrategy
+    label: str = attrs.field(init=False)
+
+    @label.default
+    def _label(self) -> str:
+        return f"{self.routine_id}.{self.slot_name}"
+
+    def map(self, payload: Payload) -> Payload:
+        """A fresh dict as this slot receives ``payload`` (mapped keys renamed)."""
+        mapping = self.mapping
+        if mapping is None:
+            return dict(payload)
+        mapped = {mapping.get(key, key): value for key, value in payload.items()}
+        if len(mapped) != len(payload):
+            raise EventPayloadError(
+                f"param_mapping into {self.label} makes two payload keys arrive under one name "
+                f"(payload keys: {', '.join(sorted(payload))}; mapping: {dict(mapping)}); "
+                "one value would be lost"
+            )
+        return mapped
+
+
+@attrs.frozen(eq=False)
+class EventRoute:
+    """Where an event of one routine goes. ``declared`` is None when the event declares none."""
+
+    source_id: str
+    event_name: str
+    declared: frozenset[str] | None
+    targets: tuple[Target, ...]
+
+    def check_payload(self, payload: Payload) -> None:
+        declared = self.declared
+        if declared is not None and not declared.issuperset(payload):
+            extra = ", ".join(sorted(set(payload) - declared))
+            raise EventPayloadError(
+                f"event {self.event_name!r} of {self.source_id!r} was emitted with undeclared "
+                f"key(s) {extra}; declared params: {', '.join(sorted(declared)) or 'none'}"
+            )
+
+
+@attrs.frozen(eq=False)
+class CompiledFlow:
+    """The frozen execution plan of a flow. Safe to share across threads."""
+
+    flow_id: str
+    graph: nx.DiGraph = attrs.field(repr=False)
+    report: ValidationReport = attrs.field(repr=False)
+    routines: Mapping[str, Routine] = attrs.field(repr=False)
+    routes: Mapping[int, Mapping[str, EventRoute]] = attrs.field(repr=False)
+    triggers: Mapping[str, Target] = attrs.field(repr=False)
+    error_handler: ErrorHandler | None = None
+
+    def route(self, routine: Routine, event_name: str) -> EventRoute:
+        """The route of ``routine.event_name``; raises a clear error if there is none."""
+        by_event = self.routes.get(id(routine))
+        if by_event is None:
+            raise RuntimeError(
+                f"{type(routine).__name__} emitted {event_name!r} but is not a routine of flow "
+                f"{self.flow_id!r}; add it with flow.add_routine() or emit from its own handler"
+            )
+        route = by_event.get(event_name)
+        if route is None:
+            known = ", ".join(repr(name) for name in by_event) or "none"
+            raise ValueError(
+                f"{type(routine).__name__} has no event named {event_name!r}; defined events: "
+                f"{known} (declare it with define_event)"
+            )
+        return route
+
+    def trigger(self, entry_id: object) -> Target:
+        """The trigger slot target of ``entry_id``; raises FlowValidationError if unusable."""
+        target = self.triggers.get(entry_id) if isinstance(entry_id, str) else None
+        if target is None:
+            validate_entry(self.flow_id, self.graph, entry_id).raise_for_errors()
+            raise AssertionError("unreachable: validate_entry accepted a routine without trigger")
+        return target
+
+    def policy_for(self, routine: Routine) -> ErrorHandler:
+        """The error policy in force: the routine's, else the flow's, else STOP."""
+        return routine.get_error_handler() or self.error_handler or STOP_POLICY
+
+
+def compile_flow(
+    flow_id: str,
+    routines: Mapping[str, Routine],
+    connections: Sequence[Connection],
+    error_handler: ErrorHandler | None = None,
+) -> CompiledFlow:
+    """Validate and compile. Raises FlowValidationError listing every error."""
+    routines = MappingProxyType(dict(routines))
+    graph = build_graph(routines, connections)
+    report = validate_graph(flow_id, graph)
+    report.raise_for_errors()
+    return CompiledFlow(
+        flow_id=flow_id,
+        graph=graph,
+        report=report,
+        routines=routines,
+        routes=_routes(routines, connections),
+        triggers={
+            rid: _target(rid, routine, TRIGGER_SLOT, None)
+            for rid, routine in routines.items()
+            if TRIGGER_SLOT in routine.slots
+        },
+        error_handler=error_handler,
+    )
+
+
+def _target(
+    routine_id: str, routine: Routine, slot_name: str, mapping: Mapping[str, str] | None
+) -> Target:
+    slot = routine.slots[slot_name]
+    invoke = None if slot.handler is None else slot.binding.invoker(
+        slot.handler, routine_id, slot_name
+    )
+    return Target(routine_id, slot_name, routine, mapping or None, invoke, slot.merge)
+
+
+def _routes(
+    routines: Mapping[str, Routine], connections: Sequence[Connection]
+) -> dict[int, Mapping[str, EventRoute]]:
+    targets: dict[tuple[str, str], list[Target]] = {}
+    for c in connections:
+        target = _target(c.target_id, routines[c.target_id], c.slot, c.param_mapping)
+        targets.setdefault((c.source_id, c.event), []).append(target)
+    routes: dict[int, Mapping[str, EventRoute]] = {}
+    for routine_id, routine in routines.items():
+        routes[id(routine)] = MappingProxyType({
+            name: EventRoute(
+                routine_id,
+                name,
+                None if event.params is None else frozenset(event.params),
+                tuple(targets.get((routine_id, name), ())),
+            )
+            for name, event in routine.events.items()
+        })
+    return routes
+

@@ -1,0 +1,274 @@
+"""JobState: the observable record of one execution of a flow.
+
+Guarantees: every field that changes while the job runs (status, routine states, history,
+errors, shared data) is guarded by the instance's one lock; readers get snapshots. A job reaches
+a *final* status (``completed``, ``failed``, ``cancelled``) exactly once and is never reopened;
+``completed`` is set only when every activation the job caused has finished, while ``failed`` and
+``cancelled`` are set at once (queued work is then dropped and handlers already running finish
+without effect on the status). Waiters are woken through a ``Condition`` the moment the status
+becomes final: nothing polls.
+
+The engine drives the job through :meth:`mark_running`, :meth:`record`,
+:meth:`record_activation` and :meth:`finish`; users read it.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+import traceback as traceback_module
+import uuid
+from typing import Any, Literal, Protocol
+
+import attrs
+
+RecordKind = Literal["start", "emit", "error", "end"]
+Outcome = Literal["completed", "failed", "skipped"]
+
+
+class JobStatus(enum.StrEnum):
+    """Status of a job; compares equal to its string value (``status == "completed"``)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    PAUSED = "paused"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+
+_FINAL = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
+
+
+@attrs.frozen
+class ExecutionRecord:
+    """One entry of a job's history: the job's start, each emit, each error, and its end.
+
+    ``data`` is the emitted payload (the engine never mutates it after the emit), the entry
+    params for ``start``, error details for ``error`` and the final status for ``end``.
+    """
+
+    routine_id: str
+    event_name: str
+    data: Any
+    timestamp: float
+    kind: RecordKind = "emit"
+
+
+@attrs.frozen
+class ErrorRecord:
+    """A handler failure: where it happened, what was raised, and the traceback text."""
+
+    routine_id: str
+    slot_name: str
+    exception_type: str
+    message: str
+    traceback: str
+    timestamp: float
+
+    @classmethod
+    def from_exception(cls, routine_id: str, slot_name: str, error: BaseException) -> ErrorRecord:
+        return cls(
+            routine_id=routine_id,
+            slot_name=slot_name,
+            exception_type=type(error).__qualname__,
+            message=str(error),
+            traceback="".join(traceback_module.format_exception(error)),
+            timestamp=time.time(),
+        )
+
+    def __str__(self) -> str:
+        return f"{self.exception_type} in {self.routine_id}.{self.slot_name}: {self.message}"
+
+
+@attrs.frozen
+class RoutineState:
+    """Per-routine summary within one job (a snapshot).
+
+    ``status`` is the outcome of the routine's most recent finished activation (``pending``
+    before any); ``activations`` counts finished activations, ``errors`` failed ones.
+    """
+
+    status: str = "pending"
+    activations: int = 0
+    errors: int = 0
+    skipped: int = 0
+    last_error: ErrorRecord | None = None
+
+
+class _HasFlowId(Protocol):
+    @property
+    def flow_id(self) -> str: ...
+
+
+class JobState:
+    """State of one job (one ``execute`` call) of a flow. Thread-safe; see the module docstring."""
+
+    def __init__(self, flow_id: str, job_id: str | None = None) -> None:
+        self.job_id: str = job_id or uuid.uuid4().hex
+        self.flow_id: str = flow_id
+        self.created_at: float = time.time()
+        self._lock = threading.Lock()
+        self._changed = threading.Condition(self._lock)
+        self._status = JobStatus.PENDING
+        self._updated_at = self.created_at
+        self._error: ErrorRecord | None = None
+        self._errors: list[ErrorRecord] = []
+        self._history: list[ExecutionRecord] = []
+        self._routines: dict[str, RoutineState] = {}
+        self._shared: dict[str, Any] = {}
+        self._shared_log: list[Any] = []
+
+    def __repr__(self) -> str:
+        return f"JobState(job_id={self.job_id!r}, flow_id={self.flow_id!r}, status={self.status!r})"
+
+    # -- reading ---------------------------------------------------------------------------
+
+    @property
+    def status(self) -> JobStatus:
+        return self._status
+
+    @property
+    def updated_at(self) -> float:
+        return self._updated_at
+
+    @property
+    def error(self) -> ErrorRecord | None:
+        """The failure that ended the job, if it failed."""
+        return self._error
+
+    @property
+    def errors(self) -> tuple[ErrorRecord, ...]:
+        """Every handler failure recorded in this job, in order."""
+        with self._lock:
+            return tuple(self._errors)
+
+    @property
+    def is_final(self) -> bool:
+        return self._status.is_final
+
+    @property
+    def execution_history(self) -> list[ExecutionRecord]:
+        """A copy of the history, oldest first."""
+        with self._lock:
+            return list(self._history)
+
+    def get_execution_history(self, routine_id: str | None = None) -> list[ExecutionRecord]:
+        with self._lock:
+            if routine_id is None:
+                return list(self._history)
+            return [r for r in self._history if r.routine_id == routine_id]
+
+    @property
+    def routine_states(self) -> dict[str, RoutineState]:
+        with self._lock:
+            return dict(self._routines)
+
+    def get_routine_state(self, routine_id: str) -> RoutineState | None:
+        """The routine's state in this job, or ``None`` if it was never activated."""
+        with self._lock:
+            return self._routines.get(routine_id)
+
+    # -- shared data -----------------------------------------------------------------------
+
+    def update_shared_data(self, key: str, value: Any) -> None:
+        with self._lock:
+            self._shared[key] = value
+
+    def get_shared_data(self, key: str, default: Any = None) -> Any:
+        with self._lock:
+            return self._shared.get(key, default)
+
+    @property
+    def shared_data(self) -> dict[str, Any]:
+        with self._lock:
+            return dict(self._shared)
+
+    def append_to_shared_log(self, entry: Any) -> None:
+        with self._lock:
+            self._shared_log.append(entry)
+
+    @property
+    def shared_log(self) -> list[Any]:
+        with self._lock:
+            return list(self._shared_log)
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job's status is final; False if ``timeout`` seconds passed first."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._status.is_final, timeout)
+
+    @staticmethod
+    def wait_for_completion(
+        flow: _HasFlowId, job_state: JobState, timeout: float | None = None
+    ) -> bool:
+        """Wait for ``job_state`` (a job of ``flow``) to reach a final status.
+
+        Returns True as soon as it does (no polling delay), False if ``timeout`` elapsed first.
+        Raises ``ValueError`` if the job belongs to another flow.
+        """
+        if job_state.flow_id != flow.flow_id:
+            raise ValueError(
+                f"job {job_state.job_id} belongs to flow {job_state.flow_id!r}, "
+                f"not to flow {flow.flow_id!r}"
+            )
+        return job_state.wait(timeout)
+
+    # -- engine-facing ---------------------------------------------------------------------
+
+    def mark_running(self) -> None:
+        """pending -> running (engine use)."""
+        with self._lock:
+            if self._status is JobStatus.PENDING:
+                self._set_status(JobStatus.RUNNING)
+
+    def record(self, routine_id: str, event_name: str, data: Any, kind: RecordKind = "emit") -> None:
+        """Append a history record (engine use)."""
+        entry = ExecutionRecord(routine_id, event_name, data, time.time(), kind)
+        with self._lock:
+            self._history.append(entry)
+
+    def record_activation(
+        self, routine_id: str, outcome: Outcome, error: ErrorRecord | None = None
+    ) -> None:
+        """Count one finished activation of ``routine_id`` and its outcome (engine use)."""
+        with self._lock:
+            old = self._routines.get(routine_id) or RoutineState()
+            failed = error is not None
+            self._routines[routine_id] = RoutineState(
+                status=outcome,
+                activations=old.activations + 1,
+                errors=old.errors + failed,
+                skipped=old.skipped + (outcome == "skipped"),
+                last_error=error if failed else old.last_error,
+            )
+            if error is not None:
+                self._errors.append(error)
+                self._history.append(
+                    ExecutionRecord(routine_id, "error", error, error.timestamp, "error")
+                )
+
+    def finish(self, status: JobStatus, error: ErrorRecord | None = None) -> bool:
+        """Set a final status (engine use). Returns False, changing nothing, if already final."""
+        if not status.is_final:
+            raise ValueError(f"finish() needs a final status, not {status.value!r}")
+        with self._lock:
+            if self._status.is_final:
+                return False
+            self._error = error
+            self._history.append(ExecutionRecord("", status.value, error, time.time(), "end"))
+            self._set_status(status)
+            return True
+
+    def _set_status(self, status: JobStatus) -> None:
+        # Caller holds the lock.
+        self._status = status
+        self._updated_at = time.time()
+        self._changed.notify_all()

@@ -1,0 +1,1 @@
+"""The runtime: scheduler, executors and the handler-to-engine seam (``context``)."""

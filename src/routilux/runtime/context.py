@@ -1,0 +1,69 @@
+"""The seam between handlers and the engine: the activation running in this thread.
+
+A handler reaches the engine only through :func:`current`: ``Routine.emit`` and
+``get_execution_context`` look up the :class:`JobScope` of the activation running now and call
+it. In-process the scope enqueues straight into the scheduler; an out-of-process executor can
+provide a scope that records emits and ships them back with the activation's result.
+
+This module is a leaf of the runtime: it imports only ``job_state`` (for types), so builder
+modules (``routine.py``) may import it without importing the scheduler.
+
+Guarantees: the current activation is held in a ``ContextVar``, so it is per thread (and per
+asyncio task); :func:`activate` / :func:`deactivate` nest correctly (a sequential job started from
+inside a handler restores the outer activation when it returns).
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar, Token
+from typing import Any, NamedTuple, Protocol
+
+from routilux.job_state import JobState
+
+
+class ExecutionContext(NamedTuple):
+    """What a handler may know about where it runs: the flow, the job and its routine id."""
+
+    flow: Any
+    job_state: JobState
+    routine_id: str
+
+
+class JobScope(Protocol):
+    """What the engine offers the handlers of one job."""
+
+    @property
+    def flow(self) -> Any: ...
+
+    @property
+    def job_state(self) -> JobState: ...
+
+    def emit(self, routine: object, event_name: str, payload: dict[str, Any]) -> None:
+        """Route ``payload`` from ``routine``'s event ``event_name`` within this job."""
+        ...
+
+
+Active = tuple[JobScope, str]
+
+_current: ContextVar[Active | None] = ContextVar("routilux_activation", default=None)
+
+
+def current() -> Active | None:
+    """``(scope, routine_id)`` of the activation running in this context, or ``None``."""
+    return _current.get()
+
+
+def activate(scope: JobScope, routine_id: str) -> Token[Active | None]:
+    return _current.set((scope, routine_id))
+
+
+def deactivate(token: Token[Active | None]) -> None:
+    _current.reset(token)
+
+
+def execution_context() -> ExecutionContext | None:
+    active = _current.get()
+    if active is None:
+        return None
+    scope, routine_id = active
+    return ExecutionContext(scope.flow, scope.job_state, routine_id)
