@@ -93,7 +93,7 @@ class HandlerBinding:
             (name,) = self.params
             if self.keyword_only_single:
                 return lambda payload: handler(**{name: payload.get(name, payload)})
-            return lambda payload: handler(payload[name] if name in payload else payload)
+            return lambda payload: handler(payload.get(name, payload))
         params = self.params
 
         def call_named(payload: Payload) -> Any:

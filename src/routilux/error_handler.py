@@ -43,9 +43,7 @@ def _exception_types(value: Any) -> tuple[type[BaseException], ...]:
     types = (value,) if isinstance(value, type) else tuple(value)
     for item in types:
         if not (isinstance(item, type) and issubclass(item, BaseException)):
-            raise TypeError(
-                f"retryable_exceptions must hold exception classes, got {item!r}"
-            )
+            raise TypeError(f"retryable_exceptions must hold exception classes, got {item!r}")
     return types
 
 

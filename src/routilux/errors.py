@@ -27,7 +27,8 @@ class Problem:
     """One finding of flow validation.
 
     ``code`` is stable across releases (kebab-case, e.g. ``"cycle"``) so tools may match on it;
-    ``location`` names the routine, event, slot or connection concerned; ``hint`` says how to fix it.
+    ``location`` names the routine, event, slot or connection concerned; ``hint`` says how to
+    fix it.
     """
 
     code: str
@@ -71,7 +72,9 @@ class HandlerCallError(RoutiluxError, TypeError):
     routine, slot and parameter name.
     """
 
-    def __init__(self, routine_id: str, slot_name: str, parameter: str, keys: Iterable[str]) -> None:
+    def __init__(
+        self, routine_id: str, slot_name: str, parameter: str, keys: Iterable[str]
+    ) -> None:
         self.routine_id = routine_id
         self.slot_name = slot_name
         self.parameter = parameter

@@ -189,8 +189,12 @@ class Flow:
                     f"its slots are: {', '.join(map(repr, target.slots)) or 'none'}"
                 )
             connection = Connection(
-                source_routine_id, source_event, target_routine_id, target_slot,
-                param_mapping or {}, bool(feedback),
+                source_routine_id,
+                source_event,
+                target_routine_id,
+                target_slot,
+                param_mapping or {},
+                bool(feedback),
             )
             self._connections.append(connection)
             self._version += 1
@@ -270,8 +274,8 @@ class Flow:
         at once with the job ``running``. The flow is validated first; errors raise
         :class:`~routilux.errors.FlowValidationError` before any handler runs.
         """
-        strategy = self._strategy if execution_strategy is None else _check_strategy(
-            execution_strategy
+        strategy = (
+            self._strategy if execution_strategy is None else _check_strategy(execution_strategy)
         )
         _check_timeout(timeout, "timeout")
         if entry_params is None:

@@ -229,7 +229,9 @@ class JobState:
             if self._status is JobStatus.PENDING:
                 self._set_status(JobStatus.RUNNING)
 
-    def record(self, routine_id: str, event_name: str, data: Any, kind: RecordKind = "emit") -> None:
+    def record(
+        self, routine_id: str, event_name: str, data: Any, kind: RecordKind = "emit"
+    ) -> None:
         """Append a history record (engine use)."""
         entry = ExecutionRecord(routine_id, event_name, data, time.time(), kind)
         with self._lock:

@@ -8,7 +8,8 @@ and for pictures; the runtime never touches networkx.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TypeAlias
 
 import networkx as nx
 
@@ -17,9 +18,11 @@ from routilux.routine import Routine
 
 TRIGGER_SLOT = "trigger"
 
+FlowGraph: TypeAlias = "nx.DiGraph[str]"
 
-def build_graph(routines: Mapping[str, Routine], connections: Sequence[Connection]) -> nx.DiGraph:
-    graph: nx.DiGraph = nx.DiGraph()
+
+def build_graph(routines: Mapping[str, Routine], connections: Sequence[Connection]) -> FlowGraph:
+    graph: FlowGraph = nx.DiGraph()
     for routine_id, routine in routines.items():
         graph.add_node(routine_id, routine=routine)
     for connection in connections:
@@ -33,13 +36,31 @@ def build_graph(routines: Mapping[str, Routine], connections: Sequence[Connectio
     return graph
 
 
-def forward_graph(graph: nx.DiGraph) -> nx.DiGraph:
+def forward_graph(graph: FlowGraph) -> FlowGraph:
     """A view of ``graph`` without its feedback edges (where cycles are errors)."""
-    return nx.subgraph_view(graph, filter_edge=lambda u, v: not graph.edges[u, v]["feedback"])
+    view: FlowGraph = nx.subgraph_view(
+        graph, filter_edge=lambda u, v: not graph.edges[u, v]["feedback"]
+    )
+    return view
 
 
-def entry_candidates(graph: nx.DiGraph) -> list[str]:
+def routine_of(graph: FlowGraph, node: str) -> Routine:
+    routine: Routine = graph.nodes[node]["routine"]
+    return routine
+
+
+def routines_of(graph: FlowGraph) -> Iterator[tuple[str, Routine]]:
+    """``(routine_id, routine)`` for every node, in insertion order."""
+    for node in graph:
+        yield node, routine_of(graph, node)
+
+
+def connections_of(graph: FlowGraph) -> Iterator[Connection]:
+    """Every connection, grouped by edge in insertion order."""
+    for u, v in graph.edges:
+        yield from graph.edges[u, v]["connections"]
+
+
+def entry_candidates(graph: FlowGraph) -> list[str]:
     """Routine ids that have a ``trigger`` slot, i.e. that ``execute`` can start."""
-    return [
-        node for node, routine in graph.nodes(data="routine") if TRIGGER_SLOT in routine.slots
-    ]
+    return [node for node, routine in routines_of(graph) if TRIGGER_SLOT in routine.slots]

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import MappingProxyType
+
 import attrs
-import networkx as nx
 
 from routilux.binding import Invoker, Payload
+from routilux.compile.graph import TRIGGER_SLOT, FlowGraph, build_graph
+from routilux.compile.validate import ValidationReport, validate_entry, validate_graph
 from routilux.connection import Connection
 from routilux.error_handler import STOP_POLICY, ErrorHandler
 from routilux.errors import EventPayloadError
 from routilux.merge import MergeStrategy
 from routilux.routine import Routine
-
-from routilux.compile.graph import TRIGGER_SLOT, build_graph
-from routilux.compile.validate import ValidationReport, validate_entry, validate_graph
 
 
 @attrs.frozen(eq=False)
@@ -79,7 +78,7 @@ class CompiledFlow:
     """The frozen execution plan of a flow. Safe to share across threads."""
 
     flow_id: str
-    graph: nx.DiGraph = attrs.field(repr=False)
+    graph: FlowGraph = attrs.field(repr=False)
     report: ValidationReport = attrs.field(repr=False)
     routines: Mapping[str, Routine] = attrs.field(repr=False)
     routes: Mapping[int, Mapping[str, EventRoute]] = attrs.field(repr=False)
@@ -146,8 +145,8 @@ def _target(
     routine_id: str, routine: Routine, slot_name: str, mapping: Mapping[str, str] | None
 ) -> Target:
     slot = routine.slots[slot_name]
-    invoke = None if slot.handler is None else slot.binding.invoker(
-        slot.handler, routine_id, slot_name
+    invoke = (
+        None if slot.handler is None else slot.binding.invoker(slot.handler, routine_id, slot_name)
     )
     return Target(routine_id, slot_name, routine, mapping or None, invoke, slot.merge)
 
@@ -161,14 +160,15 @@ def _routes(
         targets.setdefault((c.source_id, c.event), []).append(target)
     routes: dict[int, Mapping[str, EventRoute]] = {}
     for routine_id, routine in routines.items():
-        routes[id(routine)] = MappingProxyType({
-            name: EventRoute(
-                routine_id,
-                name,
-                None if event.params is None else frozenset(event.params),
-                tuple(targets.get((routine_id, name), ())),
-            )
-            for name, event in routine.events.items()
-        })
+        routes[id(routine)] = MappingProxyType(
+            {
+                name: EventRoute(
+                    routine_id,
+                    name,
+                    None if event.params is None else frozenset(event.params),
+                    tuple(targets.get((routine_id, name), ())),
+                )
+                for name, event in routine.events.items()
+            }
+        )
     return routes
-

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 
-import networkx as nx
-
+from routilux.compile.graph import FlowGraph, connections_of, routines_of
 from routilux.connection import Connection
 
 
@@ -17,35 +16,36 @@ def _edge_label(connection: Connection) -> str:
     return label
 
 
-def _connections(graph: nx.DiGraph) -> list[Connection]:
-    return [c for _, _, cs in graph.edges(data="connections") for c in cs]
+def _quote(text: str) -> str:
+    """A DOT double-quoted string (JSON escaping is valid DOT; a newline becomes ``\\n``)."""
+    return json.dumps(text, ensure_ascii=False)
 
 
-def to_mermaid(graph: nx.DiGraph) -> str:
+def to_mermaid(graph: FlowGraph) -> str:
     """Mermaid ``flowchart LR`` text; feedback connections are drawn dotted."""
     ids = {node: f"n{i}" for i, node in enumerate(graph)}
     lines = ["flowchart LR"]
-    for node, routine in graph.nodes(data="routine"):
+    for node, routine in routines_of(graph):
         text = f"{node}<br/>{type(routine).__name__}".replace('"', "#quot;")
         lines.append(f'    {ids[node]}["{text}"]')
-    for c in _connections(graph):
+    for c in connections_of(graph):
         arrow = "-.->" if c.feedback else "-->"
         label = _edge_label(c).replace('"', "#quot;").replace("|", "#124;")
         lines.append(f'    {ids[c.source_id]} {arrow}|"{label}"| {ids[c.target_id]}')
     return "\n".join(lines) + "\n"
 
 
-def to_dot(graph: nx.DiGraph, name: str) -> str:
+def to_dot(graph: FlowGraph, name: str) -> str:
     """Graphviz DOT text; feedback connections are dashed."""
-    lines = [f"digraph {json.dumps(name)} {{", "    rankdir=LR;", "    node [shape=box];"]
-    for node, routine in graph.nodes(data="routine"):
-        label = f"{node}\\n{type(routine).__name__}"
-        lines.append(f"    {json.dumps(node)} [label={json.dumps(label)}];")
-    for c in _connections(graph):
+    lines = [f"digraph {_quote(name)} {{", "    rankdir=LR;", "    node [shape=box];"]
+    for node, routine in routines_of(graph):
+        label = f"{node}\n{type(routine).__name__}"
+        lines.append(f"    {_quote(node)} [label={_quote(label)}];")
+    for c in connections_of(graph):
         style = ", style=dashed" if c.feedback else ""
         lines.append(
-            f"    {json.dumps(c.source_id)} -> {json.dumps(c.target_id)} "
-            f"[label={json.dumps(_edge_label(c))}{style}];"
+            f"    {_quote(c.source_id)} -> {_quote(c.target_id)} "
+            f"[label={_quote(_edge_label(c))}{style}];"
         )
     lines.append("}")
     return "\n".join(lines) + "\n"

@@ -24,11 +24,17 @@ import attrs
 import networkx as nx
 
 from routilux.binding import BindingKind
+from routilux.compile.graph import (
+    TRIGGER_SLOT,
+    FlowGraph,
+    connections_of,
+    entry_candidates,
+    forward_graph,
+    routine_of,
+    routines_of,
+)
 from routilux.connection import Connection
 from routilux.errors import FlowValidationError, Problem
-from routilux.routine import Routine
-
-from routilux.compile.graph import TRIGGER_SLOT, entry_candidates, forward_graph
 
 
 @attrs.frozen
@@ -65,7 +71,7 @@ class ValidationReport:
         return "\n".join(str(p) for p in self.problems)
 
 
-def validate_graph(flow_id: str, graph: nx.DiGraph) -> ValidationReport:
+def validate_graph(flow_id: str, graph: FlowGraph) -> ValidationReport:
     """Check the whole flow graph; see the module docstring for what is checked."""
     problems = [
         *_check_connections(graph),
@@ -77,20 +83,25 @@ def validate_graph(flow_id: str, graph: nx.DiGraph) -> ValidationReport:
     return ValidationReport(flow_id, tuple(problems))
 
 
-def validate_entry(flow_id: str, graph: nx.DiGraph, entry_id: object) -> ValidationReport:
+def validate_entry(flow_id: str, graph: FlowGraph, entry_id: object) -> ValidationReport:
     """Problems that make ``entry_id`` unusable as the entry of ``execute``."""
     if not isinstance(entry_id, str) or entry_id not in graph:
         known = ", ".join(repr(n) for n in graph) or "none"
         problem = Problem(
-            "unknown-entry", "error", repr(entry_id),
-            f"flow has no routine {entry_id!r}", f"routines are: {known}",
+            "unknown-entry",
+            "error",
+            repr(entry_id),
+            f"flow has no routine {entry_id!r}",
+            f"routines are: {known}",
         )
         return ValidationReport(flow_id, (problem,))
-    routine: Routine = graph.nodes[entry_id]["routine"]
+    routine = routine_of(graph, entry_id)
     if TRIGGER_SLOT in routine.slots:
         return ValidationReport(flow_id, ())
     problem = Problem(
-        "entry-without-trigger", "error", entry_id,
+        "entry-without-trigger",
+        "error",
+        entry_id,
         f"entry routine {entry_id!r} ({type(routine).__name__}) has no {TRIGGER_SLOT!r} slot",
         f"define_slot({TRIGGER_SLOT!r}, handler=...) on it, or start the flow from one of: "
         + (", ".join(repr(n) for n in entry_candidates(graph)) or "no routine (none has one)"),
@@ -98,18 +109,15 @@ def validate_entry(flow_id: str, graph: nx.DiGraph, entry_id: object) -> Validat
     return ValidationReport(flow_id, (problem,))
 
 
-def _connections(graph: nx.DiGraph) -> Iterator[Connection]:
-    for _, _, connections in graph.edges(data="connections"):
-        yield from connections
-
-
-def _check_connections(graph: nx.DiGraph) -> Iterator[Problem]:
+def _check_connections(graph: FlowGraph) -> Iterator[Problem]:
     seen: set[tuple[str, str, str, str]] = set()
-    for connection in _connections(graph):
+    for connection in connections_of(graph):
         key = (connection.source_id, connection.event, connection.target_id, connection.slot)
         if key in seen:
             yield Problem(
-                "duplicate-connection", "error", connection.label,
+                "duplicate-connection",
+                "error",
+                connection.label,
                 "this event is connected to this slot more than once; every emit would be "
                 "delivered twice",
                 "remove the extra flow.connect(...) call",
@@ -119,8 +127,8 @@ def _check_connections(graph: nx.DiGraph) -> Iterator[Problem]:
         yield from _check_mapping(graph, connection)
 
 
-def _check_mapping(graph: nx.DiGraph, connection: Connection) -> Iterator[Problem]:
-    source: Routine = graph.nodes[connection.source_id]["routine"]
+def _check_mapping(graph: FlowGraph, connection: Connection) -> Iterator[Problem]:
+    source = routine_of(graph, connection.source_id)
     event = source.events[connection.event]
     mapping = connection.param_mapping
     declared = event.params
@@ -128,7 +136,9 @@ def _check_mapping(graph: nx.DiGraph, connection: Connection) -> Iterator[Proble
         for key in mapping:
             if key not in declared:
                 yield Problem(
-                    "mapping-undeclared-param", "error", connection.label,
+                    "mapping-undeclared-param",
+                    "error",
+                    connection.label,
                     f"param_mapping renames {key!r}, which event {connection.event!r} does not "
                     f"declare (declared: {', '.join(declared) or 'none'})",
                     "map one of the declared params, or declare it in define_event",
@@ -136,21 +146,25 @@ def _check_mapping(graph: nx.DiGraph, connection: Connection) -> Iterator[Proble
     arriving = [mapping.get(k, k) for k in (declared if declared is not None else mapping)]
     for name in sorted({n for n in arriving if arriving.count(n) > 1}):
         yield Problem(
-            "mapping-collision", "error", connection.label,
+            "mapping-collision",
+            "error",
+            connection.label,
             f"two params would arrive in slot {connection.slot!r} as {name!r}; one value would "
             "overwrite the other",
             "map each param to a distinct slot key",
         )
     if declared is None:
         return
-    target: Routine = graph.nodes[connection.target_id]["routine"]
+    target = routine_of(graph, connection.target_id)
     slot = target.slots[connection.slot]
     if slot.merge.kind == "custom" or slot.binding.kind is BindingKind.NONE:
         return
     provided = set(arriving)
     for param in sorted(slot.binding.required - provided):
         yield Problem(
-            "handler-param-unprovided", "error", connection.label,
+            "handler-param-unprovided",
+            "error",
+            connection.label,
             f"handler of slot {connection.slot!r} on {connection.target_id!r} requires "
             f"{param!r}, which event {connection.event!r} never provides "
             f"(it provides: {', '.join(sorted(provided)) or 'nothing'})",
@@ -158,28 +172,33 @@ def _check_mapping(graph: nx.DiGraph, connection: Connection) -> Iterator[Proble
         )
 
 
-def _check_cycles(graph: nx.DiGraph) -> Iterator[Problem]:
+def _check_cycles(graph: FlowGraph) -> Iterator[Problem]:
     forward = forward_graph(graph)
     components = [
-        sorted(c) for c in nx.strongly_connected_components(forward)
+        sorted(c)
+        for c in nx.strongly_connected_components(forward)
         if len(c) > 1 or forward.has_edge(next(iter(c)), next(iter(c)))
     ]
     for component in sorted(components):
         cycle = nx.find_cycle(forward.subgraph(component))
         path = " -> ".join([*(u for u, _ in cycle), cycle[0][0]])
         yield Problem(
-            "cycle", "error", path,
+            "cycle",
+            "error",
+            path,
             f"routines {', '.join(component)} form a loop; a job could run forever",
             "if the loop is intended, connect its closing edge with feedback=True "
             "(a per-job activation limit then stops a runaway loop)",
         )
 
 
-def _check_entries(graph: nx.DiGraph) -> Iterator[Problem]:
+def _check_entries(graph: FlowGraph) -> Iterator[Problem]:
     entries = entry_candidates(graph)
     if not entries and len(graph):
         yield Problem(
-            "no-entry", "error", "flow",
+            "no-entry",
+            "error",
+            "flow",
             f"no routine has a {TRIGGER_SLOT!r} slot, so execute() cannot start the flow",
             f"define_slot({TRIGGER_SLOT!r}, handler=...) on the routine that starts the work",
         )
@@ -190,20 +209,24 @@ def _check_entries(graph: nx.DiGraph) -> Iterator[Problem]:
     for node in graph:
         if node not in reachable:
             yield Problem(
-                "unreachable-routine", "warning", node,
+                "unreachable-routine",
+                "warning",
+                node,
                 f"routine {node!r} has no {TRIGGER_SLOT!r} slot and no path leads to it from "
                 "one that has; it will never run",
                 "connect an event to one of its slots, or remove it",
             )
 
 
-def _check_unconnected_events(graph: nx.DiGraph) -> Iterator[Problem]:
-    used = {(c.source_id, c.event) for c in _connections(graph)}
-    for node, routine in graph.nodes(data="routine"):
+def _check_unconnected_events(graph: FlowGraph) -> Iterator[Problem]:
+    used = {(c.source_id, c.event) for c in connections_of(graph)}
+    for node, routine in routines_of(graph):
         for name in routine.events:
             if (node, name) not in used:
                 yield Problem(
-                    "unconnected-event", "warning", f"{node}.{name}",
+                    "unconnected-event",
+                    "warning",
+                    f"{node}.{name}",
                     f"event {name!r} of {node!r} is connected to no slot; its emits go nowhere",
                     "connect it with flow.connect(...) if its data is needed",
                 )

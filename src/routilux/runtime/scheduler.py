@@ -195,7 +195,9 @@ class JobRun:
             cell.state, data = merge.merge(cell.state, payload)
         return data
 
-    def _on_failure(self, activation: Activation, error: BaseException, fatal: bool = False) -> None:
+    def _on_failure(
+        self, activation: Activation, error: BaseException, fatal: bool = False
+    ) -> None:
         target = activation.target
         record = ErrorRecord.from_exception(target.routine_id, target.slot_name, error)
         policy = self._plan.policy_for(target.routine)
