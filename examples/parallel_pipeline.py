@@ -91,13 +91,17 @@ def main() -> None:
     for strategy in ("sequential", "concurrent"):
         report = run(strategy)
         timings[strategy] = report["seconds"]
-        print(f"[{strategy}] jobs {', '.join(report['statuses'])}; "
-              f"collected {report['collected']} results in {report['seconds']:.2f}s")
+        print(
+            f"[{strategy}] jobs {', '.join(report['statuses'])}; "
+            f"collected {report['collected']} results in {report['seconds']:.2f}s"
+        )
         for line in report["results"]:
             print(f"    {line}")
     speedup = timings["sequential"] / timings["concurrent"]
-    print(f"\nsequential {timings['sequential']:.2f}s vs concurrent "
-          f"{timings['concurrent']:.2f}s ({speedup:.1f}x faster)")
+    print(
+        f"\nsequential {timings['sequential']:.2f}s vs concurrent "
+        f"{timings['concurrent']:.2f}s ({speedup:.1f}x faster)"
+    )
 
 
 if __name__ == "__main__":

@@ -86,5 +86,10 @@ class HandlerCallError(RoutiluxError, TypeError):
         )
 
 
+class JobTimeoutError(RoutiluxError, TimeoutError):
+    """A job ran past its ``timeout`` / ``execution_timeout``; it was failed and its queued work
+    dropped. Recorded on the job (``job_state.error``), not raised to the caller."""
+
+
 class MergeError(RoutiluxError, TypeError):
     """A custom merge function returned something other than a dict."""

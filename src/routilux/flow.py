@@ -273,11 +273,15 @@ class Flow:
         Sequential: runs the whole job in this thread and returns it final. Concurrent: returns
         at once with the job ``running``. The flow is validated first; errors raise
         :class:`~routilux.errors.FlowValidationError` before any handler runs.
+
+        ``timeout`` (default: the flow's ``execution_timeout``) fails the job with a
+        :class:`~routilux.errors.JobTimeoutError` record if it has not finished in time; its
+        queued activations are dropped and waiters wake (a running handler is not interrupted).
         """
         strategy = (
             self._strategy if execution_strategy is None else _check_strategy(execution_strategy)
         )
-        _check_timeout(timeout, "timeout")
+        timeout = _check_timeout(timeout, "timeout") or self.execution_timeout
         if entry_params is None:
             params: dict[str, Any] = {}
         elif isinstance(entry_params, Mapping) and all(isinstance(k, str) for k in entry_params):
@@ -289,9 +293,14 @@ class Flow:
         plan = self.compile()
         target = plan.trigger(entry_routine_id)
         job_state = JobState(self.flow_id)
-        if strategy == "sequential":
-            return self._scheduler.run_sequential(self, plan, job_state, target, params)
-        return self._scheduler.start_concurrent(self, plan, job_state, target, params)
+        return self._scheduler.start(
+            self,
+            plan,
+            job_state,
+            (target, params),
+            inline=strategy == "sequential",
+            timeout=timeout,
+        )
 
     @property
     def active_jobs(self) -> list[JobState]:

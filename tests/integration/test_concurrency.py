@@ -1,4 +1,4 @@
-"""Concurrency is real: overlap is proven with barriers and recorded intervals, never elapsed time."""
+"""Concurrency is real: overlap is proven with barriers and recorded intervals, not elapsed time."""
 
 import threading
 import time

@@ -1,4 +1,4 @@
-"""Job semantics in both strategies: delivery, mapping, errors, history, context, merge isolation."""
+"""Job semantics in both strategies: delivery, mapping, errors, history, context, merge state."""
 
 import threading
 from typing import Any
@@ -74,7 +74,11 @@ def test_handler_error_fails_the_job_with_full_details(strategy: ExecutionStrate
     assert job.status == "failed"
     error = job.error
     assert error is not None
-    assert (error.routine_id, error.slot_name, error.exception_type) == ("boom", "input", "KeyError")
+    assert (error.routine_id, error.slot_name, error.exception_type) == (
+        "boom",
+        "input",
+        "KeyError",
+    )
     assert "bad value 1" in error.message
     assert "in handle" in error.traceback and "KeyError" in error.traceback
     # STOP: activations queued behind the failure never ran.
@@ -313,7 +317,12 @@ def test_job_can_be_awaited_from_another_thread(strategy: ExecutionStrategy) -> 
     flow, _, sink = chain(strategy, workers=3)
     done = threading.Event()
     job = flow.execute("source", {"count": 10})
-    threading.Thread(target=lambda: (job.wait(10), done.set())).start()
+
+    def waiter() -> None:
+        if job.wait(10):
+            done.set()
+
+    threading.Thread(target=waiter).start()
     assert done.wait(timeout=10)
     assert job.status == "completed" and len(sink.received) == 10
     flow.shutdown()

@@ -8,6 +8,7 @@ non-daemon thread alive (so nothing hangs at exit).
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import subprocess
@@ -22,7 +23,7 @@ STEPS = ROOT / "examples" / "tutorial"
 SEED_STEPS = ROOT.parent / "shared" / "seed" / "steps"
 PROBE = Path(__file__).with_name("tutorial_probe.py")
 
-Interval = tuple[str, float, float, float]
+Interval = tuple[str, float, float]
 
 
 def run_step(number: int, tmp_path: Path) -> tuple[str, list[Interval], list[str]]:
@@ -30,13 +31,18 @@ def run_step(number: int, tmp_path: Path) -> tuple[str, list[Interval], list[str
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     result = subprocess.run(
         [sys.executable, str(PROBE), str(out), str(STEPS / f"step{number}.py")],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path, env=env, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+        env=env,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     probe: dict[str, Any] = json.loads(out.read_text())
-    sleeps = [tuple(s) for s in probe["sleeps"]]
-    return result.stdout, sleeps, probe["lingering_threads"]  # type: ignore[return-value]
+    sleeps = [(str(name), float(start), float(end)) for name, start, end in probe["sleeps"]]
+    return result.stdout, sleeps, probe["lingering_threads"]
 
 
 def all_overlap(sleeps: list[Interval]) -> bool:
@@ -61,7 +67,7 @@ def test_step1_sequential_runs_in_order_without_overlap(tmp_path: Path) -> None:
         f"Operation{i} completed" for i in (1, 2, 3)
     ]
     assert len(sleeps) == 3
-    assert all(a[2] <= b[1] for a, b in zip(sleeps, sleeps[1:], strict=False))
+    assert all(a[2] <= b[1] for a, b in itertools.pairwise(sleeps))
     assert {s[0] for s in sleeps} == {"MainThread"}
     assert "Sequential time:" in stdout
     assert lingering == []

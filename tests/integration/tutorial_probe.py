@@ -13,17 +13,18 @@ import runpy
 import sys
 import threading
 import time
+from typing import SupportsIndex
 
 _real_sleep = time.sleep
-_intervals: list[tuple[str, float, float, float]] = []
+_intervals: list[tuple[str, float, float]] = []
 _lock = threading.Lock()
 
 
-def _recording_sleep(seconds: float) -> None:
+def _recording_sleep(seconds: float | SupportsIndex) -> None:
     start = time.monotonic()
     _real_sleep(seconds)
     with _lock:
-        _intervals.append((threading.current_thread().name, start, time.monotonic(), seconds))
+        _intervals.append((threading.current_thread().name, start, time.monotonic()))
 
 
 def main() -> None:
@@ -34,7 +35,8 @@ def main() -> None:
     finally:
         main_thread = threading.main_thread()
         lingering = [
-            t.name for t in threading.enumerate()
+            t.name
+            for t in threading.enumerate()
             if t is not main_thread and not t.daemon and t.is_alive()
         ]
         with open(out, "w", encoding="utf-8") as handle:

@@ -16,8 +16,10 @@ from hypothesis import strategies as st
 
 from routilux import Flow, Routine
 from routilux.flow import ExecutionStrategy
+from routilux.merge import MergeSpec
 
 MERGES = ("override", "append", "custom")
+STRATEGIES: tuple[ExecutionStrategy, ...] = ("sequential", "concurrent")
 
 
 @attrs.frozen
@@ -61,7 +63,7 @@ def flow_specs(draw: st.DrawFn, strategy: ExecutionStrategy | None = None) -> Fl
         inputs=inputs,
         merge={name: draw(st.sampled_from(MERGES)) for name in leaves},
         workers=draw(st.integers(1, 6)),
-        strategy=strategy or draw(st.sampled_from(("sequential", "concurrent"))),
+        strategy=draw(st.sampled_from(STRATEGIES)) if strategy is None else strategy,
     )
 
 
@@ -106,13 +108,17 @@ def collect(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return {"item": [*old.get("item", []), new["item"]]}
 
 
+def merge_spec(name: str) -> MergeSpec:
+    if name == "custom":
+        return collect
+    return "append" if name == "append" else "override"
+
+
 class PLeaf(Routine):
     def __init__(self, name: str, log: CallLog, merge: str) -> None:
         super().__init__()
         self.name, self.log = name, log
-        self.define_slot(
-            "input", handler=self.receive, merge_strategy=collect if merge == "custom" else merge,
-        )
+        self.define_slot("input", handler=self.receive, merge_strategy=merge_spec(merge))
 
     def receive(self, item: Any) -> None:
         self.log.add(self.name, item)

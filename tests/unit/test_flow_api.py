@@ -7,7 +7,7 @@ from tests.support import Sink, Source
 
 
 def test_unknown_strategy_and_bad_workers() -> None:
-    with pytest.raises(ValueError, match="'parallel'.*'sequential', 'concurrent'"):
+    with pytest.raises(ValueError, match=r"'parallel'.*'sequential', 'concurrent'"):
         Flow(execution_strategy="parallel")  # type: ignore[arg-type]
     for bad in (0, -1, 2.5, True, "3"):
         with pytest.raises(ValueError, match="max_workers must be an int >= 1"):
@@ -64,7 +64,7 @@ def test_connect_errors_name_what_exists() -> None:
     flow = Flow("f")
     flow.add_routine(Source(), "src")
     flow.add_routine(Sink(), "sink")
-    with pytest.raises(ValueError, match="source routine 'nope'.*'src', 'sink'"):
+    with pytest.raises(ValueError, match=r"source routine 'nope'.*'src', 'sink'"):
         flow.connect("nope", "out", "sink", "input")
     with pytest.raises(ValueError, match="target routine 'nope'"):
         flow.connect("src", "out", "nope", "input")
@@ -107,4 +107,3 @@ def test_pictures() -> None:
     dot = flow.to_dot()
     assert dot.startswith('digraph "pic" {')
     assert '"src" -> "sink" [label="out → input (value→v)"];' in dot
-

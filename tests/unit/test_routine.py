@@ -44,9 +44,9 @@ def test_unknown_merge_strategy_fails_at_define_slot() -> None:
 def test_emit_outside_a_job_says_how_to_run_it() -> None:
     routine = Empty()
     routine.define_event("e")
-    with pytest.raises(NotInJobError, match="flow.execute"):
+    with pytest.raises(NotInJobError, match=r"flow\.execute"):
         routine.emit("e", x=1)
-    with pytest.raises(ValueError, match="no event named 'nope'.*'e'"):
+    with pytest.raises(ValueError, match=r"no event named 'nope'.*'e'"):
         routine.emit("nope")
 
 

@@ -158,7 +158,9 @@ def test_execute_lists_every_error_and_runs_nothing(strategy: Any) -> None:
     error = info.value
     assert isinstance(error, ValueError)
     assert {p.code for p in error.problems} == {
-        "cycle", "mapping-undeclared-param", "handler-param-unprovided",
+        "cycle",
+        "mapping-undeclared-param",
+        "handler-param-unprovided",
     }
     assert all(p.severity == "error" for p in error.problems)
     assert Loud.calls == []

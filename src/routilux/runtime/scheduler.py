@@ -28,11 +28,13 @@ from typing import Any
 
 from routilux.compile.plan import CompiledFlow, EventRoute, Target
 from routilux.error_handler import ErrorStrategy
+from routilux.errors import JobTimeoutError
 from routilux.job_state import ErrorRecord, JobState, JobStatus
 from routilux.merge import Payload
 from routilux.routine import Routine
 from routilux.runtime import context
 from routilux.runtime.executors import Executor, InlineExecutor, PoolExecutor
+from routilux.runtime.timers import TimerHandle, Timers
 
 
 class Activation:
@@ -81,6 +83,7 @@ class JobRun:
         self._dropped = 0
         self._stopped = False
         self._cells: dict[str, _MergeCell] = {}
+        self._deadline: TimerHandle | None = None
 
     # -- JobScope --------------------------------------------------------------------------
 
@@ -109,8 +112,20 @@ class JobRun:
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(self, target: Target, params: Payload) -> None:
-        """Mark the job running and deliver ``params`` to the entry's trigger slot."""
+    def start(
+        self,
+        target: Target,
+        params: Payload,
+        timeout: float | None = None,
+        timers: Timers | None = None,
+    ) -> None:
+        """Mark the job running and deliver ``params`` to the entry's trigger slot.
+
+        With ``timeout``, the job is failed with a :class:`JobTimeoutError` record if it is not
+        final ``timeout`` seconds from now (handlers already running are not interrupted).
+        """
+        if timeout is not None and timers is not None:
+            self._deadline = timers.call_later(timeout, lambda: self._expire(timeout))
         self._job_state.mark_running()
         self._job_state.record(target.routine_id, "start", params, kind="start")
         self._deliver((target,), params)
@@ -127,9 +142,21 @@ class JobRun:
         if reason:
             self._job_state.record("", status.value, reason, kind="end")
         if self._job_state.finish(status, error):
-            self._on_final(self)
+            self._finished()
             return True
         return False
+
+    def _expire(self, timeout: float) -> None:
+        error = JobTimeoutError(
+            f"job {self._job_state.job_id} of flow {self._job_state.flow_id!r} did not finish "
+            f"within its timeout of {timeout:g}s; its queued activations were dropped"
+        )
+        self.stop(JobStatus.FAILED, ErrorRecord.from_exception("", "", error))
+
+    def _finished(self) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        self._on_final(self)
 
     def _deliver(self, targets: tuple[Target, ...], payload: Payload) -> None:
         activations = [Activation(self, target, target.map(payload)) for target in targets]
@@ -157,7 +184,7 @@ class JobRun:
                 return
             self._stopped = True
         if self._job_state.finish(JobStatus.COMPLETED):
-            self._on_final(self)
+            self._finished()
 
     # -- running one activation ------------------------------------------------------------
 
@@ -223,6 +250,7 @@ class Scheduler:
         self._changed = threading.Condition(self._lock)
         self._active: dict[str, JobRun] = {}
         self._pool: PoolExecutor[Activation] | None = None
+        self._timers = Timers(f"routilux-{name}-timers")
 
     @property
     def max_workers(self) -> int:
@@ -247,34 +275,38 @@ class Scheduler:
         with self._lock:
             return [job.job_state for job in self._active.values()]
 
-    def run_sequential(
-        self, flow: Any, plan: CompiledFlow, job_state: JobState, target: Target, params: Payload
+    def start(
+        self,
+        flow: Any,
+        plan: CompiledFlow,
+        job_state: JobState,
+        entry: tuple[Target, Payload],
+        *,
+        inline: bool,
+        timeout: float | None = None,
     ) -> JobState:
-        """Run the whole job in the calling thread, FIFO; return it in a final status."""
-        executor: InlineExecutor[Activation] = InlineExecutor(run_activation)
-        job = self._register(JobRun(flow, plan, job_state, executor, self._job_final))
-        job.start(target, params)
-        executor.drain()
-        return job_state
+        """Start a job: deliver ``entry`` (trigger target, params) and run it.
 
-    def start_concurrent(
-        self, flow: Any, plan: CompiledFlow, job_state: JobState, target: Target, params: Payload
-    ) -> JobState:
-        """Queue the job's trigger on the pool and return at once (status ``running``)."""
+        ``inline``: run the whole job in the calling thread, FIFO, and return it final.
+        Otherwise queue it on the flow's pool and return at once (status ``running``).
+        """
+        executor: Executor[Activation]
+        if inline:
+            executor = inline_executor = InlineExecutor[Activation](run_activation)
+        else:
+            with self._lock:
+                if self._pool is None:
+                    self._pool = PoolExecutor(
+                        self._max_workers, run_activation, name=f"routilux-{self._name}"
+                    )
+                executor = self._pool
+        job = JobRun(flow, plan, job_state, executor, self._job_final)
         with self._lock:
-            if self._pool is None:
-                self._pool = PoolExecutor(
-                    self._max_workers, run_activation, name=f"routilux-{self._name}"
-                )
-            pool = self._pool
-        job = self._register(JobRun(flow, plan, job_state, pool, self._job_final))
-        job.start(target, params)
+            self._active[job_state.job_id] = job
+        job.start(*entry, timeout, self._timers)
+        if inline:
+            inline_executor.drain()
         return job_state
-
-    def _register(self, job: JobRun) -> JobRun:
-        with self._lock:
-            self._active[job.job_state.job_id] = job
-        return job
 
     def _job_final(self, job: JobRun) -> None:
         with self._lock:
