@@ -203,3 +203,21 @@ def test_report_renders_every_problem() -> None:
     assert any("unreachable-routine at s" in line for line in lines)
     assert any("unconnected-event at a.out" in line for line in lines)
     assert str(Flow("empty").validate()) == "flow 'empty': no problems"
+
+
+def test_single_data_parameter_warns_that_it_gets_the_payload() -> None:
+    class Takes(Routine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.define_slot("input", handler=self.handle)
+
+        def handle(self, data: Any) -> None:
+            del data
+
+    flow = Flow()
+    flow.add_routine(Source(["data"]), "src")
+    flow.add_routine(Takes(), "t")
+    flow.connect("src", "out", "t", "input")
+    report = flow.validate()
+    assert report.ok
+    assert [p.code for p in report.warnings] == ["data-param-gets-payload"]

@@ -14,6 +14,8 @@ errors
 warnings
   ``unreachable-routine``       no path leads to it from any routine with a ``trigger`` slot
   ``unconnected-event``         an event connected to no slot (its emits go nowhere)
+  ``data-param-gets-payload``   a handler's only parameter is ``data`` and the event sends a
+                                ``data`` key: the handler gets the whole payload dict, not it
 """
 
 from __future__ import annotations
@@ -160,6 +162,16 @@ def _check_mapping(graph: FlowGraph, connection: Connection) -> Iterator[Problem
     if slot.merge.kind == "custom" or slot.binding.kind is BindingKind.NONE:
         return
     provided = set(arriving)
+    if slot.binding.kind is BindingKind.DATA and "data" in provided:
+        yield Problem(
+            "data-param-gets-payload",
+            "warning",
+            connection.label,
+            f"the handler of slot {connection.slot!r} has the single parameter 'data', so it "
+            "receives the whole payload dict, e.g. {'data': ...}, not the value of 'data'",
+            "rename the parameter (it then gets the value of the key of that name) or accept "
+            "**kwargs",
+        )
     for param in sorted(slot.binding.required - provided):
         yield Problem(
             "handler-param-unprovided",
