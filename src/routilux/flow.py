@@ -291,7 +291,7 @@ class Flow:
                 f"entry_params must be a mapping with str keys or None, got {entry_params!r}"
             )
         plan = self.compile()
-        target = plan.trigger(entry_routine_id)
+        target = plan.trigger(entry_routine_id, params)
         job_state = JobState(self.flow_id)
         return self._scheduler.start(
             self,

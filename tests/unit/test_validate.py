@@ -221,3 +221,23 @@ def test_single_data_parameter_warns_that_it_gets_the_payload() -> None:
     report = flow.validate()
     assert report.ok
     assert [p.code for p in report.warnings] == ["data-param-gets-payload"]
+
+
+def test_entry_params_missing_a_required_trigger_parameter_are_refused() -> None:
+    class NeedsCount(Routine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.define_slot("trigger", handler=self.go)
+
+        def go(self, count: int, label: str) -> None:
+            Loud.calls.append("ran")
+
+    flow = Flow()
+    flow.add_routine(NeedsCount(), "n")
+    with pytest.raises(FlowValidationError) as info:
+        flow.execute("n", {"label": "x"})
+    assert [p.code for p in info.value.problems] == ["entry-param-missing"]
+    assert "'count'" in info.value.problems[0].message
+    assert Loud.calls == []
+    assert flow.execute("n", {"count": 1, "label": "x"}).status == "completed"
+    assert Loud.calls == ["ran"]

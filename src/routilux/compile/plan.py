@@ -18,7 +18,7 @@ from routilux.compile.graph import TRIGGER_SLOT, FlowGraph, build_graph
 from routilux.compile.validate import ValidationReport, validate_entry, validate_graph
 from routilux.connection import Connection
 from routilux.error_handler import STOP_POLICY, ErrorHandler
-from routilux.errors import EventPayloadError
+from routilux.errors import EventPayloadError, FlowValidationError, Problem
 from routilux.merge import MergeStrategy
 from routilux.routine import Routine
 
@@ -102,12 +102,34 @@ class CompiledFlow:
             )
         return route
 
-    def trigger(self, entry_id: object) -> Target:
-        """The trigger slot target of ``entry_id``; raises FlowValidationError if unusable."""
+    def trigger(self, entry_id: object, params: Payload) -> Target:
+        """The trigger slot target of ``entry_id`` for ``params``.
+
+        Raises FlowValidationError if the routine is unknown, has no trigger slot, or its
+        trigger handler requires a parameter ``params`` lacks (so no handler runs).
+        """
         target = self.triggers.get(entry_id) if isinstance(entry_id, str) else None
         if target is None:
             validate_entry(self.flow_id, self.graph, entry_id).raise_for_errors()
             raise AssertionError("unreachable: validate_entry accepted a routine without trigger")
+        slot = target.routine.slots[TRIGGER_SLOT]
+        missing = sorted(slot.binding.required.difference(params))
+        if missing:
+            raise FlowValidationError(
+                self.flow_id,
+                [
+                    Problem(
+                        "entry-param-missing",
+                        "error",
+                        f"{target.routine_id}.{TRIGGER_SLOT}",
+                        f"the trigger handler of {target.routine_id!r} requires {name!r}, which "
+                        f"entry_params lacks (given: {', '.join(sorted(params)) or 'none'})",
+                        f"pass entry_params={{{name!r}: ...}} to execute(), or give the "
+                        "parameter a default",
+                    )
+                    for name in missing
+                ],
+            )
         return target
 
     def policy_for(self, routine: Routine) -> ErrorHandler:

@@ -11,6 +11,8 @@ errors
   ``no-entry``                  no routine has a ``trigger`` slot, so nothing can start the flow
   ``unknown-entry``             ``execute`` / ``validate`` named a routine the flow lacks
   ``entry-without-trigger``     the entry routine has no ``trigger`` slot
+  ``entry-param-missing``       ``execute``'s entry_params lack a parameter the trigger handler
+                                requires (checked by ``CompiledFlow.trigger``)
 warnings
   ``unreachable-routine``       no path leads to it from any routine with a ``trigger`` slot
   ``unconnected-event``         an event connected to no slot (its emits go nowhere)
