@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from routilux import Flow, Routine
@@ -11,6 +15,35 @@ from routilux.flow import ExecutionStrategy
 from routilux.merge import MergeSpec
 
 STRATEGIES: tuple[ExecutionStrategy, ...] = ("sequential", "concurrent")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_python(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    """Run ``python *args`` in a real subprocess importing this checkout's ``src``."""
+    return subprocess.run(
+        [sys.executable, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
+    )
+
+
+class Blocker(Routine):
+    """trigger: sets ``entered``, then blocks until ``release`` is set (10 s at most)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self.define_slot("trigger", handler=self.block)
+        self.define_event("out")
+
+    def block(self) -> None:
+        self.entered.set()
+        self.release.wait(timeout=10)
 
 
 class Source(Routine):

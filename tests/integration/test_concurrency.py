@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from routilux import Flow, Routine
-from tests.support import Interval, Sink, Source, overlap_all
+from tests.support import Blocker, Interval, Sink, Source, overlap_all
 
 
 def test_jobs_on_one_flow_overlap() -> None:
@@ -26,26 +26,15 @@ def test_jobs_on_one_flow_overlap() -> None:
 
 
 def test_execute_returns_before_the_job_runs_its_handlers() -> None:
-    release = threading.Event()
-    started = threading.Event()
-
-    class Blocked(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.define_slot("trigger", handler=self.go)
-
-        def go(self) -> None:
-            started.set()
-            assert release.wait(timeout=10)
-
+    blocker = Blocker()
     flow = Flow(execution_strategy="concurrent")
-    flow.add_routine(Blocked(), "b")
+    flow.add_routine(blocker, "b")
     job = flow.execute("b")
-    assert started.wait(timeout=10)
+    assert blocker.entered.wait(timeout=10)
     assert job.status == "running"
     assert not job.wait(timeout=0.01)
     assert not flow.wait_for_completion(timeout=0.01)
-    release.set()
+    blocker.release.set()
     assert job.wait(timeout=10) and job.status == "completed"
     flow.shutdown()
 
@@ -146,41 +135,28 @@ def test_stats_counted_exactly_across_concurrent_jobs() -> None:
 
 
 def test_shutdown_without_wait_cancels_unfinished_jobs_and_pool_restarts() -> None:
-    release = threading.Event()
-
-    class Stuck(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.define_slot("trigger", handler=lambda: release.wait(timeout=10))
-            self.define_event("out")
-
+    blocker = Blocker()
     flow = Flow(execution_strategy="concurrent", max_workers=1)
-    flow.add_routine(Stuck(), "stuck")
+    flow.add_routine(blocker, "stuck")
     flow.add_routine(Source(), "src")
     stuck = flow.execute("stuck")
     queued = flow.execute("src", {"count": 1})
     assert flow.shutdown(wait=False) is False
     assert stuck.status == "cancelled" and queued.status == "cancelled"
-    release.set()
+    blocker.release.set()
     again = flow.execute("src", {"count": 1})
     assert again.wait(timeout=10) and again.status == "completed"
     assert flow.shutdown(wait=True) is True
 
 
 def test_shutdown_with_timeout_cancels_what_is_left() -> None:
-    release = threading.Event()
-
-    class Stuck(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.define_slot("trigger", handler=lambda: release.wait(timeout=10))
-
+    blocker = Blocker()
     flow = Flow(execution_strategy="concurrent")
-    flow.add_routine(Stuck(), "stuck")
+    flow.add_routine(blocker, "stuck")
     job = flow.execute("stuck")
     assert flow.shutdown(wait=True, timeout=0.05) is False
     assert job.status == "cancelled"
-    release.set()
+    blocker.release.set()
 
 
 def test_context_manager_releases_every_worker_thread() -> None:
@@ -197,19 +173,13 @@ def test_context_manager_releases_every_worker_thread() -> None:
 
 
 def test_changing_pool_size_while_jobs_run_is_refused() -> None:
-    release = threading.Event()
-
-    class Stuck(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.define_slot("trigger", handler=lambda: release.wait(timeout=10))
-
+    blocker = Blocker()
     flow = Flow(execution_strategy="concurrent", max_workers=2)
-    flow.add_routine(Stuck(), "stuck")
+    flow.add_routine(blocker, "stuck")
     flow.execute("stuck")
     with pytest.raises(RuntimeError, match="while 1 job"):
         flow.set_execution_strategy("concurrent", max_workers=3)
-    release.set()
+    blocker.release.set()
     assert flow.wait_for_completion(timeout=10)
     flow.set_execution_strategy("concurrent", max_workers=3)
     assert flow.max_workers == 3

@@ -2,24 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, run_python
 
 
 def test_parallel_pipeline_example(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "parallel_pipeline.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        check=False,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )
+    result = run_python(ROOT / "examples" / "parallel_pipeline.py", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "[sequential] jobs completed; collected 5 results" in out

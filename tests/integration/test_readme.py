@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, run_python
 
 
 def test_readme_example_runs(tmp_path: Path) -> None:
@@ -17,14 +14,6 @@ def test_readme_example_runs(tmp_path: Path) -> None:
     assert match is not None
     script = tmp_path / "readme_example.py"
     script.write_text(match.group(1), encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
-    )
+    result = run_python(script, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines() == ["contents of https://example.org", "completed"]

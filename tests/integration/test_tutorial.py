@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.support import ROOT, run_python
+
 STEPS = ROOT / "examples" / "tutorial"
 SEED_STEPS = ROOT.parent / "shared" / "seed" / "steps"
 PROBE = Path(__file__).with_name("tutorial_probe.py")
@@ -28,16 +26,7 @@ Interval = tuple[str, float, float]
 
 def run_step(number: int, tmp_path: Path) -> tuple[str, list[Interval], list[str]]:
     out = tmp_path / f"step{number}.json"
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
-    result = subprocess.run(
-        [sys.executable, str(PROBE), str(out), str(STEPS / f"step{number}.py")],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=tmp_path,
-        env=env,
-        check=False,
-    )
+    result = run_python(PROBE, out, STEPS / f"step{number}.py", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stderr == ""
     probe: dict[str, Any] = json.loads(out.read_text())
