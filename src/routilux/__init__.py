@@ -11,6 +11,7 @@ from routilux.compile.validate import ValidationReport
 from routilux.connection import Connection
 from routilux.error_handler import ErrorHandler, ErrorStrategy
 from routilux.errors import (
+    ActivationLimitError,
     EventPayloadError,
     FlowValidationError,
     HandlerCallError,
@@ -21,9 +22,32 @@ from routilux.errors import (
     RoutiluxError,
 )
 from routilux.event import Event
+from routilux.execution_tracker import (
+    ActivationRecord,
+    DeliveryRecord,
+    ExecutionTracker,
+    FlowPerformance,
+    RoutinePerformance,
+)
 from routilux.flow import Flow
-from routilux.job_state import ErrorRecord, ExecutionRecord, JobState, JobStatus, RoutineState
+from routilux.job_state import (
+    DeferredEvent,
+    ErrorRecord,
+    ExecutionRecord,
+    HeldActivation,
+    JobState,
+    JobStatus,
+    PausePoint,
+    RoutineState,
+)
 from routilux.merge import MergeStrategy
+from routilux.output import (
+    CallbackOutputHandler,
+    NullOutputHandler,
+    OutputHandler,
+    OutputRecord,
+    QueueOutputHandler,
+)
 from routilux.routine import Routine
 from routilux.runtime.context import ExecutionContext
 from routilux.slot import Slot
@@ -31,9 +55,14 @@ from routilux.slot import Slot
 __version__ = "0.1.0"
 
 __all__ = [
+    "ActivationLimitError",
+    "ActivationRecord",
     "BindingKind",
+    "CallbackOutputHandler",
     "CompiledFlow",
     "Connection",
+    "DeferredEvent",
+    "DeliveryRecord",
     "ErrorHandler",
     "ErrorRecord",
     "ErrorStrategy",
@@ -41,19 +70,28 @@ __all__ = [
     "EventPayloadError",
     "ExecutionContext",
     "ExecutionRecord",
+    "ExecutionTracker",
     "Flow",
+    "FlowPerformance",
     "FlowValidationError",
     "HandlerBinding",
     "HandlerCallError",
+    "HeldActivation",
     "JobState",
     "JobStatus",
     "JobTimeoutError",
     "MergeError",
     "MergeStrategy",
     "NotInJobError",
+    "NullOutputHandler",
+    "OutputHandler",
+    "OutputRecord",
+    "PausePoint",
     "Problem",
+    "QueueOutputHandler",
     "RoutiluxError",
     "Routine",
+    "RoutinePerformance",
     "RoutineState",
     "Slot",
     "ValidationReport",

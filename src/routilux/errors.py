@@ -91,5 +91,10 @@ class JobTimeoutError(RoutiluxError, TimeoutError):
     dropped. Recorded on the job (``job_state.error``), not raised to the caller."""
 
 
+class ActivationLimitError(RoutiluxError, RuntimeError):
+    """A job dispatched more activations than its flow's ``max_activations`` (a runaway loop);
+    it was failed. Recorded on the job, not raised to the caller."""
+
+
 class MergeError(RoutiluxError, TypeError):
     """A custom merge function returned something other than a dict."""

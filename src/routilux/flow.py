@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+import warnings
 from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal, TypeAlias
@@ -25,13 +26,16 @@ from routilux.compile.validate import ValidationReport, validate_entry, validate
 from routilux.connection import Connection
 from routilux.error_handler import ErrorHandler
 from routilux.errors import Problem
-from routilux.job_state import JobState
+from routilux.execution_tracker import ExecutionTracker
+from routilux.job_state import JobState, JobStatus
+from routilux.output import OutputHandler
 from routilux.routine import Routine
 from routilux.runtime import context
-from routilux.runtime.scheduler import Scheduler
+from routilux.runtime.scheduler import JobRun, Scheduler
 
 ExecutionStrategy: TypeAlias = Literal["sequential", "concurrent"]
 STRATEGIES: Final = ("sequential", "concurrent")
+DEFAULT_MAX_ACTIVATIONS: Final = 1_000_000
 
 
 def _check_strategy(strategy: object) -> ExecutionStrategy:
@@ -48,6 +52,14 @@ def _check_workers(max_workers: object) -> int:
     if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
         raise ValueError(f"max_workers must be an int >= 1, got {max_workers!r}")
     return max_workers
+
+
+def _check_limit(limit: object) -> int | None:
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"max_activations must be an int >= 1 or None, got {limit!r}")
+    return limit
 
 
 def _check_timeout(timeout: object, name: str) -> float | None:
@@ -67,12 +79,21 @@ class Flow:
         execution_strategy: ExecutionStrategy = "sequential",
         max_workers: int = 5,
         execution_timeout: float | None = None,
+        *,
+        max_activations: int | None = DEFAULT_MAX_ACTIVATIONS,
+        execution_tracker: ExecutionTracker | None = None,
     ) -> None:
+        """``max_activations`` caps the activations one job may dispatch (a runaway feedback
+        loop fails with :class:`~routilux.errors.ActivationLimitError`; ``None`` disables it);
+        ``execution_tracker`` records metrics of every job (off when ``None``)."""
         if flow_id is not None and (not isinstance(flow_id, str) or not flow_id):
             raise ValueError(f"flow_id must be a non-empty string or None, got {flow_id!r}")
         self.flow_id: str = flow_id or uuid.uuid4().hex
         self._strategy = _check_strategy(execution_strategy)
         self.execution_timeout = _check_timeout(execution_timeout, "execution_timeout")
+        self._max_activations = _check_limit(max_activations)
+        self.execution_tracker = execution_tracker
+        self._output_handler: OutputHandler | None = None
         self._scheduler = Scheduler(self.flow_id, _check_workers(max_workers))
         self._lock = threading.RLock()
         self._routines: dict[str, Routine] = {}
@@ -220,6 +241,36 @@ class Flow:
     def get_error_handler(self) -> ErrorHandler | None:
         return self._error_handler
 
+    @property
+    def max_activations(self) -> int | None:
+        return self._max_activations
+
+    @max_activations.setter
+    def max_activations(self, limit: int | None) -> None:
+        checked = _check_limit(limit)
+        with self._lock:
+            self._max_activations = checked
+            self._version += 1
+
+    @property
+    def execution_tracker(self) -> ExecutionTracker | None:
+        """The tracker every new job reports to (``None``: no tracking, no cost)."""
+        return self._tracker
+
+    @execution_tracker.setter
+    def execution_tracker(self, tracker: ExecutionTracker | None) -> None:
+        if tracker is not None and not isinstance(tracker, ExecutionTracker):
+            raise TypeError(f"expected an ExecutionTracker or None, got {type(tracker).__name__}")
+        self._tracker = tracker
+
+    def set_output_handler(self, handler: OutputHandler | None) -> None:
+        """The output handler given to every job started from now on."""
+        if handler is not None and not callable(getattr(handler, "handle", None)):
+            raise TypeError(
+                f"output handler must have a handle(record) method, got {type(handler).__name__}"
+            )
+        self._output_handler = handler
+
     # -- compiling -------------------------------------------------------------------------
 
     def validate(self, entry_routine_id: str | None = None) -> ValidationReport:
@@ -246,7 +297,11 @@ class Flow:
             if self._plan is not None and self._plan[0] == key:
                 return self._plan[1]
             plan = compile_flow(
-                self.flow_id, self._routines, self._connections, self._error_handler
+                self.flow_id,
+                self._routines,
+                self._connections,
+                self._error_handler,
+                self._max_activations,
             )
             self._plan = (key, plan)
             return plan
@@ -293,6 +348,7 @@ class Flow:
         plan = self.compile()
         target = plan.trigger(entry_routine_id, params)
         job_state = JobState(self.flow_id)
+        job_state.set_output_handler(self._output_handler)
         return self._scheduler.start(
             self,
             plan,
@@ -300,7 +356,62 @@ class Flow:
             (target, params),
             inline=strategy == "sequential",
             timeout=timeout,
+            tracker=self._tracker,
         )
+
+    # -- job control -----------------------------------------------------------------------
+
+    def pause(self, job_state: JobState, reason: str = "", checkpoint: Any = None) -> bool:
+        """Hold ``job_state``'s queued activations; handlers already running finish.
+
+        Only that job is affected; it may be called from inside one of its own handlers (it
+        does not wait). Records one pause point per pause. Returns False (with a
+        ``RuntimeWarning``) for a final job, and False for a job already paused.
+        """
+        job = self._job_of(job_state, "pause")
+        return job is not None and job.pause(reason, checkpoint)
+
+    def resume(self, job_state: JobState) -> JobState:
+        """Run the held activations, then the deferred events, inside the same job.
+
+        A sequential job runs them in the calling thread and returns it final (or paused
+        again); a concurrent one returns at once. Raises ``ValueError`` for a job that is not
+        paused.
+        """
+        job = self._job_of(job_state, "resume")
+        if job is None:
+            raise ValueError(
+                f"job {job_state.job_id} is {job_state.status.value}; it cannot resume"
+            )
+        self._scheduler.resume(job)
+        return job_state
+
+    def cancel(self, job_state: JobState, reason: str = "") -> bool:
+        """Drop the job's queued and held work now and mark it ``cancelled``; never waits.
+
+        Returns False (with a ``RuntimeWarning``) for a job that is already final.
+        """
+        job = self._job_of(job_state, "cancel")
+        return job is not None and job.stop(JobStatus.CANCELLED, reason=reason or "cancelled")
+
+    def _job_of(self, job_state: JobState, call: str) -> JobRun | None:
+        if not isinstance(job_state, JobState):
+            raise TypeError(f"{call}() expects a JobState, got {type(job_state).__name__}")
+        if job_state.flow_id != self.flow_id:
+            raise ValueError(
+                f"job {job_state.job_id} belongs to flow {job_state.flow_id!r}, "
+                f"not to flow {self.flow_id!r}"
+            )
+        job = self._scheduler.job(job_state)
+        if job is None:
+            if not job_state.is_final:
+                raise ValueError(f"job {job_state.job_id} is not running on flow {self.flow_id!r}")
+            warnings.warn(
+                f"{call}() ignored: job {job_state.job_id} is already {job_state.status.value}",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        return job
 
     @property
     def active_jobs(self) -> list[JobState]:
@@ -308,15 +419,17 @@ class Flow:
         return self._scheduler.active_jobs()
 
     def wait_for_completion(self, timeout: float | None = None) -> bool:
-        """Wait until every job of this flow is final; False if ``timeout`` passed first."""
+        """Wait until every job of this flow is final (or paused with nothing running, since
+        only a resume could move it on); False if ``timeout`` passed first."""
         self._refuse_inside_own_handler("wait_for_completion")
         return self._scheduler.wait_all(timeout)
 
     def shutdown(self, wait: bool = True, timeout: float | None = None) -> bool:
         """Drain (``wait=True``) or abandon running jobs and release the thread pool.
 
-        Jobs not finished when ``timeout`` passes (at once with ``wait=False``) are cancelled.
-        A later ``execute`` starts a new pool. Returns True when no job had to be cancelled.
+        Jobs still running when ``timeout`` passes (at once with ``wait=False``) are cancelled;
+        paused jobs stay paused (``resume`` starts a new pool), as does a later ``execute``.
+        Returns True when no job had to be cancelled.
         """
         if wait:
             self._refuse_inside_own_handler("shutdown(wait=True)")

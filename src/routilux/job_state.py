@@ -9,7 +9,10 @@ without effect on the status). Waiters are woken through a ``Condition`` the mom
 becomes final: nothing polls.
 
 The engine drives the job through :meth:`mark_running`, :meth:`record`,
-:meth:`record_activation` and :meth:`finish`; users read it.
+:meth:`record_activation`, :meth:`mark_paused` / :meth:`mark_resumed`, :meth:`hold` /
+:meth:`take_held`, :meth:`defer` / :meth:`take_deferred` and :meth:`finish`; users read it.
+Held activations and deferred events live here (not in the runtime), so a paused job's pending
+work is part of its state.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
-RecordKind = Literal["start", "emit", "error", "end"]
-Outcome = Literal["completed", "failed", "skipped"]
+from routilux.output import NullOutputHandler, OutputHandler, OutputRecord
+
+RecordKind = Literal["start", "emit", "error", "pause", "resume", "end"]
+Outcome = Literal["completed", "failed", "skipped", "retrying"]
 
 
 class JobStatus(enum.StrEnum):
@@ -101,6 +106,39 @@ class RoutineState:
     last_error: ErrorRecord | None = None
 
 
+@attrs.frozen
+class PausePoint:
+    """One pause of the job: when, why, and the checkpoint the caller attached."""
+
+    timestamp: float
+    reason: str
+    checkpoint: Any = None
+
+
+@attrs.frozen
+class HeldActivation:
+    """An activation held by a pause: the slot it goes to and its payload (already mapped).
+
+    ``merged`` is True for a retry whose payload is the merged snapshot (not merged again);
+    ``retries`` counts the re-runs already made.
+    """
+
+    routine_id: str
+    slot_name: str
+    payload: dict[str, Any]
+    retries: int = 0
+    merged: bool = False
+
+
+@attrs.frozen
+class DeferredEvent:
+    """An event stored by ``emit_deferred_event``, emitted inside the job when it resumes."""
+
+    routine_id: str
+    event_name: str
+    payload: dict[str, Any]
+
+
 class _HasFlowId(Protocol):
     @property
     def flow_id(self) -> str: ...
@@ -123,6 +161,11 @@ class JobState:
         self._routines: dict[str, RoutineState] = {}
         self._shared: dict[str, Any] = {}
         self._shared_log: list[Any] = []
+        self._pause_points: list[PausePoint] = []
+        self._held: list[HeldActivation] = []
+        self._deferred: list[DeferredEvent] = []
+        self._outputs: list[OutputRecord] = []
+        self._output_handler: OutputHandler = NullOutputHandler()
 
     def __repr__(self) -> str:
         return f"JobState(job_id={self.job_id!r}, flow_id={self.flow_id!r}, status={self.status!r})"
@@ -198,6 +241,49 @@ class JobState:
         with self._lock:
             return list(self._shared_log)
 
+    # -- pauses, held work, outputs --------------------------------------------------------
+
+    @property
+    def pause_points(self) -> list[PausePoint]:
+        """One record per pause, oldest first."""
+        with self._lock:
+            return list(self._pause_points)
+
+    @property
+    def held_activations(self) -> list[HeldActivation]:
+        """Activations held by the current pause, in the order they were queued."""
+        with self._lock:
+            return list(self._held)
+
+    @property
+    def deferred_events(self) -> list[DeferredEvent]:
+        """Events waiting for the next resume."""
+        with self._lock:
+            return list(self._deferred)
+
+    @property
+    def output_log(self) -> list[OutputRecord]:
+        """Every ``send_output`` of the job, oldest first."""
+        with self._lock:
+            return list(self._outputs)
+
+    def set_output_handler(self, handler: OutputHandler | None) -> None:
+        """Where ``send_output`` data goes (also always kept in ``output_log``)."""
+        if handler is not None and not callable(getattr(handler, "handle", None)):
+            raise TypeError(
+                f"output handler must have a handle(record) method, got {type(handler).__name__}"
+            )
+        with self._lock:
+            self._output_handler = NullOutputHandler() if handler is None else handler
+
+    def send_output(self, routine_id: str, output_type: str, data: dict[str, Any]) -> None:
+        """Log an output and pass it to the output handler (called without the lock held)."""
+        record = OutputRecord(self.job_id, routine_id, output_type, data, time.time())
+        with self._lock:
+            self._outputs.append(record)
+            handler = self._output_handler
+        handler.handle(record)
+
     # -- waiting ---------------------------------------------------------------------------
 
     def wait(self, timeout: float | None = None) -> bool:
@@ -228,6 +314,42 @@ class JobState:
         with self._lock:
             if self._status is JobStatus.PENDING:
                 self._set_status(JobStatus.RUNNING)
+
+    def mark_paused(self, point: PausePoint) -> None:
+        """running -> paused, recording the pause point (engine use)."""
+        with self._lock:
+            if self._status.is_final:
+                return
+            self._pause_points.append(point)
+            self._history.append(ExecutionRecord("", "pause", point, point.timestamp, "pause"))
+            self._set_status(JobStatus.PAUSED)
+
+    def mark_resumed(self) -> None:
+        """paused -> running (engine use)."""
+        with self._lock:
+            if self._status is JobStatus.PAUSED:
+                self._history.append(ExecutionRecord("", "resume", None, time.time(), "resume"))
+                self._set_status(JobStatus.RUNNING)
+
+    def hold(self, activation: HeldActivation) -> None:
+        with self._lock:
+            self._held.append(activation)
+
+    def take_held(self) -> list[HeldActivation]:
+        """Remove and return every held activation (engine use)."""
+        with self._lock:
+            held, self._held = self._held, []
+            return held
+
+    def defer(self, event: DeferredEvent) -> None:
+        with self._lock:
+            self._deferred.append(event)
+
+    def take_deferred(self) -> list[DeferredEvent]:
+        """Remove and return every deferred event (engine use)."""
+        with self._lock:
+            deferred, self._deferred = self._deferred, []
+            return deferred
 
     def record(
         self, routine_id: str, event_name: str, data: Any, kind: RecordKind = "emit"

@@ -139,6 +139,24 @@ class Routine:
             )
         active[0].emit(self, event_name, payload)
 
+    def emit_deferred_event(self, event_name: str, **payload: Any) -> None:
+        """Store an emit on the running job; it is made, inside that job, when the job is
+        resumed after a pause (never if the job is not paused and resumed)."""
+        self._scope(f"emit_deferred_event({event_name!r})").defer(self, event_name, payload)
+
+    def send_output(self, output_type: str, **data: Any) -> None:
+        """Send ``data`` to the running job's output handler and ``output_log``."""
+        self._scope(f"send_output({output_type!r})").send_output(self, output_type, data)
+
+    def _scope(self, call: str) -> context.JobScope:
+        active = context.current()
+        if active is None:
+            raise NotInJobError(
+                f"{type(self).__name__}.{call} was called outside a running job; call it from "
+                "one of the routine's slot handlers while the flow executes"
+            )
+        return active[0]
+
     def _unknown_event_message(self, event_name: str) -> str:
         known = ", ".join(repr(n) for n in self.__events) or "none"
         return (

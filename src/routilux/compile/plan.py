@@ -83,7 +83,29 @@ class CompiledFlow:
     routines: Mapping[str, Routine] = attrs.field(repr=False)
     routes: Mapping[int, Mapping[str, EventRoute]] = attrs.field(repr=False)
     triggers: Mapping[str, Target] = attrs.field(repr=False)
+    routine_ids: Mapping[int, str] = attrs.field(repr=False)
     error_handler: ErrorHandler | None = None
+    max_activations: int | None = None
+
+    def routine_id(self, routine: Routine) -> str:
+        """The id of ``routine`` in this flow; RuntimeError if it is not part of it."""
+        routine_id = self.routine_ids.get(id(routine))
+        if routine_id is None:
+            raise RuntimeError(
+                f"{type(routine).__name__} is not a routine of flow {self.flow_id!r}; "
+                "add it with flow.add_routine() or call it from its own handler"
+            )
+        return routine_id
+
+    def slot_target(self, routine_id: str, slot_name: str) -> Target:
+        """A target for an already-mapped payload (held or restored activations)."""
+        routine = self.routines.get(routine_id)
+        if routine is None or slot_name not in routine.slots:
+            raise ValueError(
+                f"flow {self.flow_id!r} has no slot {routine_id}.{slot_name}; the held work does "
+                "not belong to this flow's current structure"
+            )
+        return _target(routine_id, routine, slot_name, None)
 
     def route(self, routine: Routine, event_name: str) -> EventRoute:
         """The route of ``routine.event_name``; raises a clear error if there is none."""
@@ -142,6 +164,7 @@ def compile_flow(
     routines: Mapping[str, Routine],
     connections: Sequence[Connection],
     error_handler: ErrorHandler | None = None,
+    max_activations: int | None = None,
 ) -> CompiledFlow:
     """Validate and compile. Raises FlowValidationError listing every error."""
     routines = MappingProxyType(dict(routines))
@@ -159,7 +182,9 @@ def compile_flow(
             for rid, routine in routines.items()
             if TRIGGER_SLOT in routine.slots
         },
+        routine_ids={id(routine): rid for rid, routine in routines.items()},
         error_handler=error_handler,
+        max_activations=max_activations,
     )
 
 

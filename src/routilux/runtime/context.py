@@ -42,6 +42,14 @@ class JobScope(Protocol):
         """Route ``payload`` from ``routine``'s event ``event_name`` within this job."""
         ...
 
+    def defer(self, routine: object, event_name: str, payload: dict[str, Any]) -> None:
+        """Store an emit to be made inside this job when it is resumed."""
+        ...
+
+    def send_output(self, routine: object, output_type: str, data: dict[str, Any]) -> None:
+        """Record an output of ``routine`` and pass it to the job's output handler."""
+        ...
+
 
 Active = tuple[JobScope, str]
 

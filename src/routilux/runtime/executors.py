@@ -1,28 +1,36 @@
 """Executors: where activations run. They know nothing of jobs or flows, only items and a
 ``run`` callable, behind one narrow interface (:class:`Executor`).
 
-* :class:`InlineExecutor` runs items FIFO in the thread that calls :meth:`~InlineExecutor.drain`
-  (sequential jobs: deterministic order).
+* :class:`InlineExecutor` runs items FIFO in the thread that calls :meth:`~Executor.drain_here`
+  (sequential jobs: deterministic order). Delayed items wait in a deadline heap; while only
+  delayed items are left, the draining thread waits on a ``Condition`` (a :meth:`wake` from
+  another thread releases them at once, e.g. when their job is cancelled).
 * :class:`PoolExecutor` runs items on at most ``max_workers`` threads of a real
   ``concurrent.futures.ThreadPoolExecutor``. Items wait in one FIFO queue; a worker *drains* the
   queue until it is empty, and a new worker task is submitted only when an item arrives while
   fewer than ``max_workers`` are draining. So a follow-up activation emitted by a handler usually
   runs on the same worker with no per-item future, and idle pools hold no running task (so the
-  interpreter can exit: ``concurrent.futures`` joins its idle threads at exit).
+  interpreter can exit: ``concurrent.futures`` joins its idle threads at exit). Delayed items go
+  through :class:`~routilux.runtime.timers.Timers`, so no worker ever sleeps for them.
 
 Guarantees (PoolExecutor): ``_ready``, ``_draining`` and ``_closed`` are guarded by ``_lock``;
 the lock is never held while an item runs or while calling into ``concurrent.futures``. Every
-item accepted by :meth:`dispatch` is run exactly once unless it is returned by
-``shutdown(cancel_pending=True)``. Invariant: whenever ``_ready`` is non-empty, ``_draining > 0``.
+item accepted is either run exactly once or handed to ``discard`` exactly once (when the pool
+closed first). Invariant: whenever ``_ready`` is non-empty, ``_draining > 0``.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, Protocol, TypeVar
+
+from routilux.runtime.timers import Timers
 
 T = TypeVar("T")
 T_contra = TypeVar("T_contra", contravariant=True)
@@ -35,41 +43,105 @@ class Executor(Protocol[T_contra]):
         """Queue ``item`` to run; False if the executor no longer accepts work."""
         ...
 
+    def dispatch_later(self, item: T_contra, delay: float) -> None:
+        """Queue ``item`` after ``delay`` seconds, without blocking any worker."""
+        ...
+
+    def drain_here(self) -> None:
+        """Run queued work in the calling thread if this executor does so (inline); else no-op."""
+        ...
+
+    def wake(self) -> None:
+        """Release delayed items now (their job stopped; they will be dropped when run)."""
+        ...
+
 
 class InlineExecutor(Generic[T]):
-    """FIFO in the calling thread. Not thread-safe: one job, one thread."""
+    """FIFO in one draining thread at a time.
 
-    __slots__ = ("_queue", "_run")
+    ``dispatch`` may be called from any thread; :meth:`drain_here` returns at once if another
+    thread is already draining (that thread runs the new items), so a job is never run by two
+    threads at once. ``_delayed``, ``_woken`` and ``_draining`` are guarded by ``_changed``.
+    """
 
     def __init__(self, run: Callable[[T], None]) -> None:
         self._run = run
         self._queue: deque[T] = deque()
+        self._delayed: list[tuple[float, int, T]] = []
+        self._order = itertools.count()
+        self._changed = threading.Condition(threading.Lock())
+        self._woken = False
+        self._draining = False
 
     def dispatch(self, item: T) -> bool:
         self._queue.append(item)
         return True
 
-    def drain(self) -> None:
-        """Run queued items, and those they queue, until none is left."""
-        queue, run = self._queue, self._run
-        while queue:
-            run(queue.popleft())
+    def dispatch_later(self, item: T, delay: float) -> None:
+        with self._changed:
+            deadline = time.monotonic() + delay
+            heapq.heappush(self._delayed, (deadline, next(self._order), item))
 
-    def discard(self) -> list[T]:
-        """Remove and return every queued item."""
-        items = list(self._queue)
-        self._queue.clear()
-        return items
+    def wake(self) -> None:
+        with self._changed:
+            self._woken = True
+            self._changed.notify_all()
+
+    def drain_here(self) -> None:
+        """Run queued items, those they queue, and delayed ones when due, until none is left."""
+        with self._changed:
+            if self._draining:
+                return
+            self._draining = True
+        queue, run = self._queue, self._run
+        try:
+            while True:
+                while queue:
+                    run(queue.popleft())
+                if not self._release_delayed():
+                    return
+        finally:
+            with self._changed:
+                self._draining = False
+            if queue:  # dispatched by another thread after the last check: run it too
+                self.drain_here()
+
+    def _release_delayed(self) -> bool:
+        """Wait for the earliest delayed item(s) and queue them; False when none is left."""
+        with self._changed:
+            if self._queue:
+                return True
+            while self._delayed:
+                if self._woken:
+                    self._queue.extend(item for _, _, item in sorted(self._delayed))
+                    self._delayed.clear()
+                    self._woken = False
+                    return True
+                remaining = self._delayed[0][0] - time.monotonic()
+                if remaining <= 0:
+                    self._queue.append(heapq.heappop(self._delayed)[2])
+                    return True
+                self._changed.wait(remaining)
+            return False
 
 
 class PoolExecutor(Generic[T]):
     """A batching front for a thread pool. See the module docstring for guarantees."""
 
-    def __init__(self, max_workers: int, run: Callable[[T], None], name: str = "routilux") -> None:
+    def __init__(
+        self,
+        max_workers: int,
+        run: Callable[[T], None],
+        discard: Callable[[T], None],
+        timers: Timers,
+        name: str = "routilux",
+    ) -> None:
         if isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1:
             raise ValueError(f"max_workers must be an int >= 1, got {max_workers!r}")
         self.max_workers = max_workers
         self._run = run
+        self._discard = discard
+        self._timers = timers
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix=name)
         self._lock = threading.Lock()
         self._ready: deque[T] = deque()
@@ -86,6 +158,19 @@ class PoolExecutor(Generic[T]):
             self._draining += 1
         self._start_worker()
         return True
+
+    def dispatch_later(self, item: T, delay: float) -> None:
+        self._timers.call_later(delay, lambda: self._dispatch_or_discard(item))
+
+    def _dispatch_or_discard(self, item: T) -> None:
+        if not self.dispatch(item):
+            self._discard(item)
+
+    def drain_here(self) -> None:
+        """Workers run the queue; nothing runs in the caller."""
+
+    def wake(self) -> None:
+        """Delayed items are released by their timers; stopped jobs drop them when they run."""
 
     def _start_worker(self) -> None:
         try:
@@ -126,16 +211,15 @@ class PoolExecutor(Generic[T]):
     def closed(self) -> bool:
         return self._closed
 
-    def shutdown(self, wait: bool = True, cancel_pending: bool = False) -> list[T]:
-        """Stop accepting work and release the threads.
+    def shutdown(self, wait: bool = True) -> None:
+        """Stop accepting work, hand queued items to ``discard`` and release the threads.
 
-        With ``cancel_pending`` the queued items are removed and returned unrun; otherwise the
-        workers finish them first. With ``wait`` the call returns after the threads have ended.
+        With ``wait`` the call returns after the threads have ended (running items finish).
         """
         with self._lock:
             self._closed = True
-            pending = list(self._ready) if cancel_pending else []
-            if cancel_pending:
-                self._ready.clear()
+            pending = list(self._ready)
+            self._ready.clear()
+        for item in pending:
+            self._discard(item)
         self._pool.shutdown(wait=wait)
-        return pending

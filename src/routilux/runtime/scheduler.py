@@ -2,34 +2,52 @@
 
 * :class:`JobRun` is the runtime of one job. It implements :class:`~routilux.runtime.context.
   JobScope` (so handlers emit through it), holds the job's per-slot merge state and its count of
-  outstanding activations, and applies the error policy when a handler fails.
-* :class:`Scheduler` owns one flow's thread pool and the set of its unfinished jobs.
+  outstanding activations, applies the error policy when a handler fails, and carries out
+  pause / resume / cancel and the job's deadline.
+* :class:`Scheduler` owns one flow's thread pool, timers and the set of its unfinished jobs.
 
 Guarantees:
 
-* ``JobRun._outstanding``, ``_stopped`` and ``_dropped`` are guarded by ``JobRun._lock``. An
-  activation is counted *before* it is dispatched and uncounted *after* its handler returned and
-  every emit it made was counted, so the count reaches zero exactly when the job has no queued
-  or running work; only then is the job marked ``completed``.
-* A stopped job (failed or cancelled) dispatches nothing more; queued activations of it are
-  dropped (counted in ``dropped``) when they reach a worker, and emits from its still-running
-  handlers are dropped the same way.
+* ``JobRun._outstanding``, ``_stopped``, ``_paused``, ``_held``, ``_dropped`` and
+  ``_dispatched`` are guarded by ``JobRun._lock``. ``_outstanding`` counts every activation that
+  is queued, running, held by a pause or waiting for a retry. An activation is counted *before*
+  it is dispatched and uncounted *after* its handler returned and every emit it made was counted,
+  so the count reaches zero exactly when the job has no work left; only then (and not while
+  paused) is the job marked ``completed``.
+* A stopped job (failed, cancelled, timed out) dispatches nothing more: its held activations are
+  dropped at once, queued ones when they reach a worker, and emits from its still-running
+  handlers are dropped too; all are counted in ``dropped``.
+* A paused job runs nothing new: each activation that reaches a worker is moved to the job
+  state's held list (in queue order); resume re-dispatches them, then the deferred events.
 * A slot's merge for a job happens under that job's per-slot lock; the handler gets the snapshot
   the merge returned. Merge state lives in the JobRun and is discarded with it.
 * ``Scheduler._active`` and ``_pool`` are guarded by ``Scheduler._lock``; ``_changed`` is
-  notified whenever a job becomes final. No lock is held while a handler runs.
+  notified whenever a job becomes final or paused with nothing running. No lock is held while a
+  handler, an output handler or a timer callback runs; JobRun never calls into the Scheduler
+  while holding its own lock (lock order: Scheduler, then JobRun).
 """
 
 from __future__ import annotations
 
+import copy
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
 from routilux.compile.plan import CompiledFlow, EventRoute, Target
 from routilux.error_handler import ErrorStrategy
-from routilux.errors import JobTimeoutError
-from routilux.job_state import ErrorRecord, JobState, JobStatus
+from routilux.errors import ActivationLimitError, JobTimeoutError
+from routilux.execution_tracker import ActivationRecord, DeliveryRecord, ExecutionTracker
+from routilux.job_state import (
+    DeferredEvent,
+    ErrorRecord,
+    HeldActivation,
+    JobState,
+    JobStatus,
+    Outcome,
+    PausePoint,
+)
 from routilux.merge import Payload
 from routilux.routine import Routine
 from routilux.runtime import context
@@ -38,20 +56,41 @@ from routilux.runtime.timers import TimerHandle, Timers
 
 
 class Activation:
-    """One delivery of a payload to a slot, within a job. ``retries`` counts re-runs so far."""
+    """One delivery of a payload to a slot, within a job.
 
-    __slots__ = ("job", "payload", "retries", "target")
+    ``retries`` counts re-runs so far; ``merged`` marks a payload that is already the merged
+    snapshot (a retry re-runs the handler with the data of the failed attempt).
+    """
 
-    def __init__(self, job: JobRun, target: Target, payload: Payload, retries: int = 0) -> None:
+    __slots__ = ("job", "merged", "payload", "retries", "target")
+
+    def __init__(
+        self, job: JobRun, target: Target, payload: Payload, retries: int = 0, merged: bool = False
+    ) -> None:
         self.job = job
         self.target = target
         self.payload = payload
         self.retries = retries
+        self.merged = merged
 
 
 def run_activation(activation: Activation) -> None:
     """The executors' ``run`` callable."""
     activation.job.run(activation)
+
+
+def discard_activation(activation: Activation) -> None:
+    """The executors' ``discard`` callable: an accepted activation that will never run."""
+    activation.job.discard(activation)
+
+
+def _retry_copy(data: Payload) -> Payload:
+    """The data a retry will get: a deep copy (so a failed attempt's mutations do not leak into
+    the next), or the same dict when the payload cannot be deep-copied."""
+    try:
+        return copy.deepcopy(data)
+    except Exception:
+        return data
 
 
 class _MergeCell:
@@ -71,19 +110,26 @@ class JobRun:
         plan: CompiledFlow,
         job_state: JobState,
         executor: Executor[Activation],
-        on_final: Callable[[JobRun], None],
+        on_settled: Callable[[JobRun], None],
+        *,
+        tracker: ExecutionTracker | None = None,
     ) -> None:
         self._flow = flow
         self._plan = plan
         self._job_state = job_state
         self._executor = executor
-        self._on_final = on_final
+        self._on_settled = on_settled
+        self._tracker = tracker
         self._lock = threading.Lock()
         self._outstanding = 0
         self._dropped = 0
+        self._dispatched = 0
+        self._held = 0
         self._stopped = False
+        self._paused = False
         self._cells: dict[str, _MergeCell] = {}
         self._deadline: TimerHandle | None = None
+        self.inline = isinstance(executor, InlineExecutor)
 
     # -- JobScope --------------------------------------------------------------------------
 
@@ -97,41 +143,55 @@ class JobRun:
 
     @property
     def dropped(self) -> int:
-        """Activations discarded because the job had stopped (failed or cancelled)."""
+        """Activations discarded because the job had stopped (failed, cancelled, timed out)."""
         with self._lock:
             return self._dropped
 
+    @property
+    def settled(self) -> bool:
+        """Final, or paused with nothing running or queued (only a resume can move it on)."""
+        with self._lock:
+            return self._stopped or (self._paused and self._outstanding == self._held)
+
     def emit(self, routine: object, event_name: str, payload: Payload) -> None:
-        if not isinstance(routine, Routine):
-            raise TypeError(f"only a Routine can emit, not {type(routine).__name__}")
-        route: EventRoute = self._plan.route(routine, event_name)
+        route = self._route(routine, event_name)
         route.check_payload(payload)
         self._job_state.record(route.source_id, event_name, payload)
         if route.targets:
-            self._deliver(route.targets, payload)
+            self._deliver(route, payload)
+
+    def defer(self, routine: object, event_name: str, payload: Payload) -> None:
+        route = self._route(routine, event_name)
+        route.check_payload(payload)
+        self._job_state.defer(DeferredEvent(route.source_id, event_name, payload))
+
+    def send_output(self, routine: object, output_type: str, data: Payload) -> None:
+        if not isinstance(routine, Routine):
+            raise TypeError(f"only a Routine can send output, not {type(routine).__name__}")
+        routine_id = self._plan.routine_id(routine)
+        self._job_state.send_output(routine_id, output_type, data)
+
+    def _route(self, routine: object, event_name: str) -> EventRoute:
+        if not isinstance(routine, Routine):
+            raise TypeError(f"only a Routine can emit, not {type(routine).__name__}")
+        return self._plan.route(routine, event_name)
 
     # -- lifecycle -------------------------------------------------------------------------
 
-    def start(
-        self,
-        target: Target,
-        params: Payload,
-        timeout: float | None = None,
-        timers: Timers | None = None,
-    ) -> None:
+    def start(self, target: Target, params: Payload, timeout: float | None, timers: Timers) -> None:
         """Mark the job running and deliver ``params`` to the entry's trigger slot.
 
         With ``timeout``, the job is failed with a :class:`JobTimeoutError` record if it is not
         final ``timeout`` seconds from now (handlers already running are not interrupted).
         """
-        if timeout is not None and timers is not None:
+        if timeout is not None:
             self._deadline = timers.call_later(timeout, lambda: self._expire(timeout))
         self._job_state.mark_running()
         self._job_state.record(target.routine_id, "start", params, kind="start")
-        self._deliver((target,), params)
+        self._dispatch_all([Activation(self, target, target.map(params))])
 
     def stop(self, status: JobStatus, error: ErrorRecord | None = None, reason: str = "") -> bool:
-        """End the job now as ``status`` (failed/cancelled); queued work will be dropped.
+        """End the job now as ``status`` (failed/cancelled); pending work will be dropped.
 
         Returns False if the job had already ended.
         """
@@ -139,12 +199,80 @@ class JobRun:
             if self._stopped:
                 return False
             self._stopped = True
+            self._outstanding -= self._held
+            self._dropped += self._held
+            self._held = 0
+        self._job_state.take_held()
         if reason:
             self._job_state.record("", status.value, reason, kind="end")
+        self._executor.wake()
         if self._job_state.finish(status, error):
             self._finished()
-            return True
-        return False
+        return True
+
+    def pause(self, reason: str, checkpoint: Any) -> bool:
+        """Hold this job's queued activations from now on. False if final or already paused."""
+        with self._lock:
+            if self._stopped or self._paused:
+                return False
+            self._paused = True
+            idle = self._outstanding == self._held
+        self._job_state.mark_paused(PausePoint(time.time(), reason, checkpoint))
+        if idle:
+            self._on_settled(self)
+        return True
+
+    def resume(self, executor: Executor[Activation] | None = None) -> None:
+        """Re-dispatch held activations, then emit deferred events, inside this job.
+
+        ``executor`` replaces the pool the job used (its old pool may have been shut down).
+        Raises ``ValueError`` if the job is not paused.
+        """
+        with self._lock:
+            if self._stopped or not self._paused:
+                raise ValueError(
+                    f"job {self._job_state.job_id} is {self._job_state.status.value}; "
+                    "only a paused job can be resumed"
+                )
+            self._paused = False
+            if executor is not None:
+                self._executor = executor
+            self._held = 0
+            self._outstanding += 1  # the resume itself, so the job cannot finish mid-way
+        self._job_state.mark_resumed()
+        held = [
+            Activation(
+                self,
+                self._plan.slot_target(h.routine_id, h.slot_name),
+                h.payload,
+                h.retries,
+                h.merged,
+            )
+            for h in self._job_state.take_held()
+        ]
+        try:
+            self._dispatch_held(held)
+            for deferred in self._job_state.take_deferred():
+                routine = self._plan.routines[deferred.routine_id]
+                self.emit(routine, deferred.event_name, deferred.payload)
+        finally:
+            self._done()
+        self._executor.drain_here()
+
+    def _dispatch_held(self, held: list[Activation]) -> None:
+        # Already counted in _outstanding (held work stays outstanding).
+        dispatch = self._executor.dispatch
+        for activation in held:
+            if not dispatch(activation):
+                self._done(dropped=True)
+
+    def discard(self, activation: Activation) -> None:
+        """Account for an accepted activation of this job that will never run."""
+        del activation
+        self._done(dropped=True)
+
+    def drain_here(self) -> None:
+        self._executor.drain_here()
 
     def _expire(self, timeout: float) -> None:
         error = JobTimeoutError(
@@ -156,35 +284,91 @@ class JobRun:
     def _finished(self) -> None:
         if self._deadline is not None:
             self._deadline.cancel()
-        self._on_final(self)
+        self._on_settled(self)
 
-    def _deliver(self, targets: tuple[Target, ...], payload: Payload) -> None:
+    def _deliver(self, route: EventRoute, payload: Payload) -> None:
+        targets = route.targets
         activations = [Activation(self, target, target.map(payload)) for target in targets]
+        tracker = self._tracker
+        if tracker is not None:
+            now, job_id = time.perf_counter(), self._job_state.job_id
+            tracker.record_deliveries(
+                DeliveryRecord(
+                    job_id, route.source_id, route.event_name, t.routine_id, t.slot_name, now
+                )
+                for t in targets
+            )
+        self._dispatch_all(activations)
+
+    def _dispatch_all(self, activations: list[Activation]) -> None:
+        count = len(activations)
+        limit = self._plan.max_activations
         with self._lock:
             if self._stopped:
-                self._dropped += len(activations)
+                self._dropped += count
                 return
-            self._outstanding += len(activations)
+            self._dispatched += count
+            over = limit is not None and self._dispatched > limit
+            if over:
+                self._dropped += count
+            else:
+                self._outstanding += count
+        if over:
+            self._runaway(limit)
+            return
         dispatch = self._executor.dispatch
         for activation in activations:
             if not dispatch(activation):
                 self._done(dropped=True)
 
-    def discard(self, activation: Activation) -> None:
-        """Account for a queued activation of this job that will never run."""
-        del activation
-        self._done(dropped=True)
+    def _runaway(self, limit: int | None) -> None:
+        error = ActivationLimitError(
+            f"job {self._job_state.job_id} exceeded its limit of {limit} activations "
+            f"(flow {self._job_state.flow_id!r}); a feedback loop is probably running away. "
+            "Raise Flow(max_activations=...) if the job really needs more"
+        )
+        self.stop(JobStatus.FAILED, ErrorRecord.from_exception("", "", error))
 
     def _done(self, dropped: bool = False) -> None:
         with self._lock:
             self._outstanding -= 1
             if dropped:
                 self._dropped += 1
-            if self._outstanding or self._stopped:
+            if self._stopped:
                 return
-            self._stopped = True
-        if self._job_state.finish(JobStatus.COMPLETED):
+            if self._paused:
+                if self._outstanding != self._held:
+                    return
+                complete = False
+            elif self._outstanding:
+                return
+            else:
+                self._stopped = complete = True
+        if not complete:
+            self._on_settled(self)  # paused with nothing running
+        elif self._job_state.finish(JobStatus.COMPLETED):
             self._finished()
+
+    def _hold(self, activation: Activation) -> bool:
+        """Move ``activation`` to the held list if the job is paused; True if it was held."""
+        with self._lock:
+            if not self._paused or self._stopped:
+                return False
+            self._held += 1
+            idle = self._outstanding == self._held
+        target = activation.target
+        self._job_state.hold(
+            HeldActivation(
+                target.routine_id,
+                target.slot_name,
+                activation.payload,
+                activation.retries,
+                activation.merged,
+            )
+        )
+        if idle:
+            self._on_settled(self)
+        return True
 
     # -- running one activation ------------------------------------------------------------
 
@@ -193,22 +377,43 @@ class JobRun:
         if self._stopped:
             self._done(dropped=True)
             return
+        if self._paused and self._hold(activation):
+            return
         target = activation.target
+        tracker = self._tracker
+        started = time.perf_counter() if tracker is not None else 0.0
+        outcome: Outcome = "completed"
         token = context.activate(self, target.routine_id)
         try:
-            data = self._merge(target, activation.payload)
+            data = activation.payload
+            if not activation.merged:
+                data = self._merge(target, data)
+                activation.payload, activation.merged = data, True
             if target.invoke is not None:
+                if self._plan.policy_for(target.routine).strategy is ErrorStrategy.RETRY:
+                    activation.payload = _retry_copy(data)
                 target.invoke(data)
         except Exception as error:
-            self._on_failure(activation, error)
+            outcome = self._on_failure(activation, error)
         except BaseException as error:
             # KeyboardInterrupt, SystemExit...: the job fails whatever its policy; re-raised.
-            self._on_failure(activation, error, fatal=True)
+            outcome = self._on_failure(activation, error, fatal=True)
             raise
         else:
             self._job_state.record_activation(target.routine_id, "completed")
         finally:
             context.deactivate(token)
+            if tracker is not None:
+                tracker.record_activation(
+                    ActivationRecord(
+                        self._job_state.job_id,
+                        target.routine_id,
+                        target.slot_name,
+                        started,
+                        time.perf_counter(),
+                        outcome,
+                    )
+                )
             self._done()
 
     def _merge(self, target: Target, payload: Payload) -> Payload:
@@ -224,20 +429,40 @@ class JobRun:
 
     def _on_failure(
         self, activation: Activation, error: BaseException, fatal: bool = False
-    ) -> None:
+    ) -> Outcome:
         target = activation.target
         record = ErrorRecord.from_exception(target.routine_id, target.slot_name, error)
         policy = self._plan.policy_for(target.routine)
         strategy = ErrorStrategy.STOP if fatal else policy.strategy
+        if strategy is ErrorStrategy.RETRY and policy.can_retry(error, activation.retries):
+            self._job_state.record_activation(target.routine_id, "retrying", record)
+            self._retry(activation, policy.delay_before(activation.retries + 1))
+            return "retrying"
         if strategy is ErrorStrategy.SKIP:
             self._job_state.record_activation(target.routine_id, "skipped", record)
-            return
+            return "skipped"
         self._job_state.record_activation(target.routine_id, "failed", record)
-        if strategy is ErrorStrategy.CONTINUE:
-            return
-        if strategy is ErrorStrategy.RETRY and not policy.is_critical:
-            return
-        self.stop(JobStatus.FAILED, record)
+        stop = strategy is ErrorStrategy.STOP or (
+            strategy is ErrorStrategy.RETRY and policy.is_critical
+        )
+        if stop:
+            self.stop(JobStatus.FAILED, record)
+        return "failed"
+
+    def _retry(self, activation: Activation, delay: float) -> None:
+        retry = Activation(
+            self,
+            activation.target,
+            activation.payload,
+            activation.retries + 1,
+            activation.merged,
+        )
+        with self._lock:
+            if self._stopped:
+                self._dropped += 1
+                return
+            self._outstanding += 1
+        self._executor.dispatch_later(retry, delay)
 
 
 class Scheduler:
@@ -264,7 +489,7 @@ class Scheduler:
             if self._active:
                 raise RuntimeError(
                     f"cannot change max_workers of flow {self._name!r} while "
-                    f"{len(self._active)} job(s) run; wait_for_completion() first"
+                    f"{len(self._active)} job(s) are unfinished; wait_for_completion() first"
                 )
             self._max_workers = max_workers
             pool, self._pool = self._pool, None
@@ -275,6 +500,23 @@ class Scheduler:
         with self._lock:
             return [job.job_state for job in self._active.values()]
 
+    def job(self, job_state: JobState) -> JobRun | None:
+        """The runtime of an unfinished job, or None if it is final or unknown."""
+        with self._lock:
+            return self._active.get(job_state.job_id)
+
+    def _pool_executor(self) -> PoolExecutor[Activation]:
+        with self._lock:
+            if self._pool is None:
+                self._pool = PoolExecutor(
+                    self._max_workers,
+                    run_activation,
+                    discard_activation,
+                    self._timers,
+                    name=f"routilux-{self._name}",
+                )
+            return self._pool
+
     def start(
         self,
         flow: Any,
@@ -284,58 +526,58 @@ class Scheduler:
         *,
         inline: bool,
         timeout: float | None = None,
+        tracker: ExecutionTracker | None = None,
     ) -> JobState:
         """Start a job: deliver ``entry`` (trigger target, params) and run it.
 
-        ``inline``: run the whole job in the calling thread, FIFO, and return it final.
-        Otherwise queue it on the flow's pool and return at once (status ``running``).
+        ``inline``: run the whole job in the calling thread, FIFO, and return it final (or
+        paused). Otherwise queue it on the flow's pool and return at once (status ``running``).
         """
-        executor: Executor[Activation]
-        if inline:
-            executor = inline_executor = InlineExecutor[Activation](run_activation)
-        else:
-            with self._lock:
-                if self._pool is None:
-                    self._pool = PoolExecutor(
-                        self._max_workers, run_activation, name=f"routilux-{self._name}"
-                    )
-                executor = self._pool
-        job = JobRun(flow, plan, job_state, executor, self._job_final)
+        executor: Executor[Activation] = (
+            InlineExecutor[Activation](run_activation) if inline else self._pool_executor()
+        )
+        job = JobRun(flow, plan, job_state, executor, self._settled, tracker=tracker)
         with self._lock:
             self._active[job_state.job_id] = job
         job.start(*entry, timeout, self._timers)
-        if inline:
-            inline_executor.drain()
+        job.drain_here()
         return job_state
 
-    def _job_final(self, job: JobRun) -> None:
+    def resume(self, job: JobRun) -> None:
+        """Resume a paused job; a pooled job moves to the current pool (made anew if needed)."""
+        job.resume(None if job.inline else self._pool_executor())
+
+    def _settled(self, job: JobRun) -> None:
         with self._lock:
-            self._active.pop(job.job_state.job_id, None)
+            if job.job_state.is_final:
+                self._active.pop(job.job_state.job_id, None)
             self._changed.notify_all()
 
     def wait_all(self, timeout: float | None = None) -> bool:
-        """Wait until every job of the flow is final; False if ``timeout`` elapsed first."""
+        """Wait until every job is final or paused with nothing running; False on timeout."""
         with self._changed:
-            return self._changed.wait_for(lambda: not self._active, timeout)
+            return self._changed.wait_for(
+                lambda: all(job.settled for job in self._active.values()), timeout
+            )
 
-    def cancel_all(self, reason: str) -> int:
-        """Cancel every unfinished job; returns how many were cancelled."""
+    def cancel_running(self, reason: str) -> int:
+        """Cancel every job that is neither final nor settled in a pause; return how many."""
         with self._lock:
-            jobs = list(self._active.values())
+            jobs = [job for job in self._active.values() if not job.settled]
         return sum(job.stop(JobStatus.CANCELLED, reason=reason) for job in jobs)
 
     def shutdown(self, wait: bool = True, timeout: float | None = None) -> bool:
-        """Drain (``wait``) or abandon the flow's jobs and release the pool.
+        """Drain (``wait``) or abandon the flow's running jobs and release the pool.
 
-        Jobs still unfinished when ``timeout`` passes (or at once with ``wait=False``) are
-        cancelled. Returns True when every job had finished on its own.
+        Jobs still running when ``timeout`` passes (or at once with ``wait=False``) are
+        cancelled; paused jobs stay paused (resume starts a new pool). Returns True when no job
+        had to be cancelled.
         """
-        finished = self.wait_all(timeout) if wait else self.wait_all(0)
+        finished = self.wait_all(timeout if wait else 0)
         if not finished:
-            self.cancel_all("flow shut down before the job finished")
+            self.cancel_running("flow shut down before the job finished")
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            for activation in pool.shutdown(wait=wait and finished, cancel_pending=True):
-                activation.job.discard(activation)
+            pool.shutdown(wait=wait and finished)
         return finished
