@@ -32,7 +32,7 @@ def run_python(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]
 
 
 class Blocker(Routine):
-    """trigger: sets ``entered``, then blocks until ``release`` is set (10 s at most)."""
+    """trigger: sets ``entered``, blocks until ``release`` is set (10 s at most), emits ``out``."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,6 +44,7 @@ class Blocker(Routine):
     def block(self) -> None:
         self.entered.set()
         self.release.wait(timeout=10)
+        self.emit("out")
 
 
 class Source(Routine):

@@ -379,15 +379,19 @@ class JobState:
                     ExecutionRecord(routine_id, "error", error, error.timestamp, "error")
                 )
 
-    def finish(self, status: JobStatus, error: ErrorRecord | None = None) -> bool:
-        """Set a final status (engine use). Returns False, changing nothing, if already final."""
+    def finish(self, status: JobStatus, error: ErrorRecord | None = None, reason: str = "") -> bool:
+        """Set a final status (engine use). Returns False, changing nothing, if already final.
+
+        The ``end`` history record carries ``error`` if given, else ``reason`` (or None).
+        """
         if not status.is_final:
             raise ValueError(f"finish() needs a final status, not {status.value!r}")
         with self._lock:
             if self._status.is_final:
                 return False
             self._error = error
-            self._history.append(ExecutionRecord("", status.value, error, time.time(), "end"))
+            detail = error if error is not None else (reason or None)
+            self._history.append(ExecutionRecord("", status.value, detail, time.time(), "end"))
             self._set_status(status)
             return True
 

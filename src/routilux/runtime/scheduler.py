@@ -203,10 +203,8 @@ class JobRun:
             self._dropped += self._held
             self._held = 0
         self._job_state.take_held()
-        if reason:
-            self._job_state.record("", status.value, reason, kind="end")
         self._executor.wake()
-        if self._job_state.finish(status, error):
+        if self._job_state.finish(status, error, reason):
             self._finished()
         return True
 
