@@ -37,11 +37,14 @@ def build_graph(routines: Mapping[str, Routine], connections: Sequence[Connectio
 
 
 def forward_graph(graph: FlowGraph) -> FlowGraph:
-    """A view of ``graph`` without its feedback edges (where cycles are errors)."""
-    view: FlowGraph = nx.subgraph_view(
-        graph, filter_edge=lambda u, v: not graph.edges[u, v]["feedback"]
-    )
-    return view
+    """A copy of ``graph``'s structure without its feedback edges (where cycles are errors).
+
+    A plain graph rather than a filtered view: graph algorithms run several times faster on it.
+    """
+    forward: FlowGraph = nx.DiGraph()
+    forward.add_nodes_from(graph)
+    forward.add_edges_from((u, v) for u, v, back in graph.edges(data="feedback") if not back)
+    return forward
 
 
 def routine_of(graph: FlowGraph, node: str) -> Routine:

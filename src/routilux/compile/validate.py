@@ -217,9 +217,14 @@ def _check_entries(graph: FlowGraph) -> Iterator[Problem]:
             f"define_slot({TRIGGER_SLOT!r}, handler=...) on the routine that starts the work",
         )
         return
+    # One traversal from all entries at once (linear, however many routines can start a job).
     reachable: set[str] = set(entries)
-    for entry in entries:
-        reachable |= nx.descendants(graph, entry)
+    frontier = list(entries)
+    while frontier:
+        for successor in graph.successors(frontier.pop()):
+            if successor not in reachable:
+                reachable.add(successor)
+                frontier.append(successor)
     for node in graph:
         if node not in reachable:
             yield Problem(
