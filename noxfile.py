@@ -26,8 +26,8 @@ def typecheck(session: nox.Session) -> None:
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")
-    session.run("ruff", "check", "src", "tests", "examples", "noxfile.py")
-    session.run("ruff", "format", "--check", "src", "tests", "examples", "noxfile.py")
+    session.run("ruff", "check", "src", "tests", "examples", "benchmarks", "noxfile.py")
+    session.run("ruff", "format", "--check", "src", "tests", "examples", "benchmarks", "noxfile.py")
 
 
 @nox.session
@@ -43,3 +43,10 @@ def property(session: nox.Session) -> None:
         *session.posargs,
         env={"HYPOTHESIS_PROFILE": "thorough"},
     )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark suite (table + benchmarks/results/latest.json); ``-- --quick`` for a smoke."""
+    session.install("-e", ".")
+    session.run("python", "-m", "benchmarks", *session.posargs)

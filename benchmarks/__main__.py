@@ -44,15 +44,21 @@ def table(rows: list[Row]) -> str:
     header = ("workload", "case", "value", "baseline", "ratio", "target", "ok")
     lines = [header]
     for r in rows:
-        lines.append((
-            r.workload, r.case, f"{r.value:,.3f} {r.unit}",
-            "" if r.baseline is None else f"{r.baseline:,.3f}",
-            "" if r.ratio is None else f"{r.ratio:.3f}",
-            r.target, {True: "yes", False: "NO", None: ""}[r.passed],
-        ))
+        lines.append(
+            (
+                r.workload,
+                r.case,
+                f"{r.value:,.3f} {r.unit}",
+                "" if r.baseline is None else f"{r.baseline:,.3f}",
+                "" if r.ratio is None else f"{r.ratio:.3f}",
+                r.target,
+                {True: "yes", False: "NO", None: ""}[r.passed],
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True))
-                     for line in lines)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)) for line in lines
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,13 +70,18 @@ def main(argv: list[str] | None = None) -> int:
     rows = run(args.quick)
     print(table(rows))
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps({
-        "started": started,
-        "python": sys.version,
-        "machine": platform.platform(),
-        "quick": args.quick,
-        "rows": [attrs.asdict(r) for r in rows],
-    }, indent=2))
+    args.json.write_text(
+        json.dumps(
+            {
+                "started": started,
+                "python": sys.version,
+                "machine": platform.platform(),
+                "quick": args.quick,
+                "rows": [attrs.asdict(r) for r in rows],
+            },
+            indent=2,
+        )
+    )
     print(f"\nwrote {args.json}")
     return 0 if all(r.passed is not False for r in rows) else 1
 

@@ -52,9 +52,7 @@ class End(Routine):
 def chain_flow(
     strategy: ExecutionStrategy, workers: int = 4, max_activations: int | None = None
 ) -> tuple[Flow, End]:
-    flow = Flow(
-        execution_strategy=strategy, max_workers=workers, max_activations=max_activations
-    )
+    flow = Flow(execution_strategy=strategy, max_workers=workers, max_activations=max_activations)
     end = End()
     flow.add_routine(Source(), "source")
     flow.add_routine(Mid(), "mid")

@@ -16,6 +16,7 @@ from pathlib import Path
 import attrs
 
 from benchmarks.chains import (
+    End,
     Fan,
     Gather,
     Sleeper,
@@ -53,15 +54,35 @@ def throughput(items: int, repeats: int) -> list[Row]:
     seq = best_of(repeats, lambda: run_chain(flow, end, items))
     plain = best_of(repeats, lambda: plain_chain(items))
     share = plain / seq
-    rows.append(Row("throughput", f"sequential, {items:,} items", items / seq, "items/s",
-                    items / plain, share, ">= 3% of plain calls", share >= 0.03))
+    rows.append(
+        Row(
+            "throughput",
+            f"sequential, {items:,} items",
+            items / seq,
+            "items/s",
+            items / plain,
+            share,
+            ">= 3% of plain calls",
+            share >= 0.03,
+        )
+    )
     flow, end = chain_flow("concurrent", workers=4)
     with flow:
         conc = best_of(repeats, lambda: run_chain(flow, end, items))
     pool = best_of(repeats, lambda: pool_chain(items, workers=4))
     speed = pool / conc
-    rows.append(Row("throughput", f"concurrent x4, {items:,} items", items / conc, "items/s",
-                    items / pool, speed, ">= 1.0x raw ThreadPoolExecutor", speed >= 1.0))
+    rows.append(
+        Row(
+            "throughput",
+            f"concurrent x4, {items:,} items",
+            items / conc,
+            "items/s",
+            items / pool,
+            speed,
+            ">= 1.0x raw ThreadPoolExecutor",
+            speed >= 1.0,
+        )
+    )
     return rows
 
 
@@ -88,8 +109,18 @@ def fan_out(workers: int, delay: float, repeats: int) -> list[Row]:
         with flow:
             makespan = best_of(repeats, once)
         ratio = makespan / delay
-        rows.append(Row("fan-out", f"K={k} x {delay * 1000:.0f} ms, {workers} workers",
-                        makespan * 1000, "ms", delay * 1000, ratio, "<= 1.1x ideal", ratio <= 1.1))
+        rows.append(
+            Row(
+                "fan-out",
+                f"K={k} x {delay * 1000:.0f} ms, {workers} workers",
+                makespan * 1000,
+                "ms",
+                delay * 1000,
+                ratio,
+                "<= 1.1x ideal",
+                ratio <= 1.1,
+            )
+        )
     return rows
 
 
@@ -126,10 +157,19 @@ def completion_latency(samples: int) -> list[Row]:
                 latencies.append(time.perf_counter() - stamp.returned)
         p50 = statistics.median(latencies) * 1000
         p95 = statistics.quantiles(latencies, n=20)[-1] * 1000
-        rows.append(Row("latency", f"{strategy_wait}, median of {samples}", p50, "ms",
-                        target="<= 5 ms", passed=p50 <= 5.0))
-        rows.append(Row("latency", f"{strategy_wait}, p95 of {samples}", p95, "ms",
-                        target="(reported)"))
+        rows.append(
+            Row(
+                "latency",
+                f"{strategy_wait}, median of {samples}",
+                p50,
+                "ms",
+                target="<= 5 ms",
+                passed=p50 <= 5.0,
+            )
+        )
+        rows.append(
+            Row("latency", f"{strategy_wait}, p95 of {samples}", p95, "ms", target="(reported)")
+        )
     return rows
 
 
@@ -140,16 +180,28 @@ def scaling(sizes: list[int], repeats: int) -> list[Row]:
     for size in sizes:
         items = size // 2  # two activations (mid, end) per item
         flow, end = chain_flow("sequential", max_activations=None)
-        seconds = best_of(repeats if size <= 100_000 else 1, lambda: run_chain(flow, end, items))
+
+        def once(flow: Flow = flow, end: End = end, items: int = items) -> float:
+            return run_chain(flow, end, items)
+
+        seconds = best_of(repeats if size <= 100_000 else 1, once)
         per_activation[size] = seconds / size
     smallest = per_activation[sizes[0]]
     for size in sizes:
         ratio = per_activation[size] / smallest
         last = size == sizes[-1]
-        rows.append(Row("scaling", f"{size:,} activations", per_activation[size] * 1e6,
-                        "us/activation", smallest * 1e6, ratio,
-                        f"<= 1.5x the {sizes[0]:,} case" if last else "",
-                        ratio <= 1.5 if last else None))
+        rows.append(
+            Row(
+                "scaling",
+                f"{size:,} activations",
+                per_activation[size] * 1e6,
+                "us/activation",
+                smallest * 1e6,
+                ratio,
+                f"<= 1.5x the {sizes[0]:,} case" if last else "",
+                ratio <= 1.5 if last else None,
+            )
+        )
     return rows
 
 
@@ -166,16 +218,24 @@ def _peak_rss_of_job(activations: int) -> float:
     )
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, env=env, cwd=root).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env, cwd=root
+    ).stdout.split()
     before, after = (int(x) / 1024 for x in out)
     return after - before
 
 
 def memory(activations: int, jobs: int) -> list[Row]:
     """Workload 5: peak RSS of one big job; retained memory across many finished jobs."""
-    rows = [Row("memory", f"peak RSS growth, one {activations:,}-activation job",
-                _peak_rss_of_job(activations), "MiB", target="(reported)")]
+    rows = [
+        Row(
+            "memory",
+            f"peak RSS growth, one {activations:,}-activation job",
+            _peak_rss_of_job(activations),
+            "MiB",
+            target="(reported)",
+        )
+    ]
     flow, end = chain_flow("concurrent", workers=4)
     with flow:
         for _ in range(100):  # warm up caches, pools and interned strings
@@ -190,8 +250,16 @@ def memory(activations: int, jobs: int) -> list[Row]:
         tracemalloc.stop()
     growth_kib = (after - base) / 1024
     per_job = (after - base) / jobs
-    rows.append(Row("memory", f"retained after {jobs:,} finished jobs", growth_kib, "KiB",
-                    target="no growth (< 64 B/job)", passed=per_job < 64))
+    rows.append(
+        Row(
+            "memory",
+            f"retained after {jobs:,} finished jobs",
+            growth_kib,
+            "KiB",
+            target="no growth (< 64 B/job)",
+            passed=per_job < 64,
+        )
+    )
     return rows
 
 
@@ -213,6 +281,5 @@ def compile_time(sizes: list[int], repeats: int) -> list[Row]:
             return time.perf_counter() - start
 
         seconds = best_of(repeats, build_and_compile)
-        rows.append(Row("compile", f"{size:,} routines", seconds * 1000, "ms",
-                        target="(reported)"))
+        rows.append(Row("compile", f"{size:,} routines", seconds * 1000, "ms", target="(reported)"))
     return rows

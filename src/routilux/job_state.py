@@ -139,6 +139,24 @@ class DeferredEvent:
     payload: dict[str, Any]
 
 
+class _Counts:
+    """Mutable per-routine counters of one job, guarded by the JobState lock."""
+
+    __slots__ = ("activations", "errors", "last_error", "skipped", "status")
+
+    def __init__(self) -> None:
+        self.status = "pending"
+        self.activations = 0
+        self.errors = 0
+        self.skipped = 0
+        self.last_error: ErrorRecord | None = None
+
+    def snapshot(self) -> RoutineState:
+        return RoutineState(
+            self.status, self.activations, self.errors, self.skipped, self.last_error
+        )
+
+
 class _HasFlowId(Protocol):
     @property
     def flow_id(self) -> str: ...
@@ -157,8 +175,10 @@ class JobState:
         self._updated_at = self.created_at
         self._error: ErrorRecord | None = None
         self._errors: list[ErrorRecord] = []
-        self._history: list[ExecutionRecord] = []
-        self._routines: dict[str, RoutineState] = {}
+        # History entries are plain tuples (the hot path appends one per emit, without the
+        # lock: list.append is atomic); ExecutionRecord objects are built when read.
+        self._history: list[tuple[str, str, Any, float, RecordKind]] = []
+        self._routines: dict[str, _Counts] = {}
         self._shared: dict[str, Any] = {}
         self._shared_log: list[Any] = []
         self._pause_points: list[PausePoint] = []
@@ -198,24 +218,26 @@ class JobState:
     @property
     def execution_history(self) -> list[ExecutionRecord]:
         """A copy of the history, oldest first."""
-        with self._lock:
-            return list(self._history)
+        return self.get_execution_history()
 
     def get_execution_history(self, routine_id: str | None = None) -> list[ExecutionRecord]:
-        with self._lock:
-            if routine_id is None:
-                return list(self._history)
-            return [r for r in self._history if r.routine_id == routine_id]
+        entries = list(self._history)
+        return [
+            ExecutionRecord(*entry)
+            for entry in entries
+            if routine_id is None or entry[0] == routine_id
+        ]
 
     @property
     def routine_states(self) -> dict[str, RoutineState]:
         with self._lock:
-            return dict(self._routines)
+            return {rid: counts.snapshot() for rid, counts in self._routines.items()}
 
     def get_routine_state(self, routine_id: str) -> RoutineState | None:
         """The routine's state in this job, or ``None`` if it was never activated."""
         with self._lock:
-            return self._routines.get(routine_id)
+            counts = self._routines.get(routine_id)
+            return None if counts is None else counts.snapshot()
 
     # -- shared data -----------------------------------------------------------------------
 
@@ -321,14 +343,14 @@ class JobState:
             if self._status.is_final:
                 return
             self._pause_points.append(point)
-            self._history.append(ExecutionRecord("", "pause", point, point.timestamp, "pause"))
+            self._history.append(("", "pause", point, point.timestamp, "pause"))
             self._set_status(JobStatus.PAUSED)
 
     def mark_resumed(self) -> None:
         """paused -> running (engine use)."""
         with self._lock:
             if self._status is JobStatus.PAUSED:
-                self._history.append(ExecutionRecord("", "resume", None, time.time(), "resume"))
+                self._history.append(("", "resume", None, time.time(), "resume"))
                 self._set_status(JobStatus.RUNNING)
 
     def hold(self, activation: HeldActivation) -> None:
@@ -354,30 +376,35 @@ class JobState:
     def record(
         self, routine_id: str, event_name: str, data: Any, kind: RecordKind = "emit"
     ) -> None:
-        """Append a history record (engine use)."""
-        entry = ExecutionRecord(routine_id, event_name, data, time.time(), kind)
+        """Append a history record (engine use; lock-free, ``list.append`` is atomic)."""
+        self._history.append((routine_id, event_name, data, time.time(), kind))
+
+    def record_completed(self, routine_id: str) -> None:
+        """Count one successful activation of ``routine_id`` (engine use; the hot path)."""
         with self._lock:
-            self._history.append(entry)
+            counts = self._routines.get(routine_id)
+            if counts is None:
+                counts = self._routines[routine_id] = _Counts()
+            counts.activations += 1
+            counts.status = "completed"
 
     def record_activation(
         self, routine_id: str, outcome: Outcome, error: ErrorRecord | None = None
     ) -> None:
         """Count one finished activation of ``routine_id`` and its outcome (engine use)."""
         with self._lock:
-            old = self._routines.get(routine_id) or RoutineState()
-            failed = error is not None
-            self._routines[routine_id] = RoutineState(
-                status=outcome,
-                activations=old.activations + 1,
-                errors=old.errors + failed,
-                skipped=old.skipped + (outcome == "skipped"),
-                last_error=error if failed else old.last_error,
-            )
+            counts = self._routines.get(routine_id)
+            if counts is None:
+                counts = self._routines[routine_id] = _Counts()
+            counts.activations += 1
+            counts.status = outcome
+            if outcome == "skipped":
+                counts.skipped += 1
             if error is not None:
+                counts.errors += 1
+                counts.last_error = error
                 self._errors.append(error)
-                self._history.append(
-                    ExecutionRecord(routine_id, "error", error, error.timestamp, "error")
-                )
+                self._history.append((routine_id, "error", error, error.timestamp, "error"))
 
     def finish(self, status: JobStatus, error: ErrorRecord | None = None, reason: str = "") -> bool:
         """Set a final status (engine use). Returns False, changing nothing, if already final.
@@ -391,7 +418,7 @@ class JobState:
                 return False
             self._error = error
             detail = error if error is not None else (reason or None)
-            self._history.append(ExecutionRecord("", status.value, detail, time.time(), "end"))
+            self._history.append(("", status.value, detail, time.time(), "end"))
             self._set_status(status)
             return True
 

@@ -115,7 +115,8 @@ class Routine:
 
     @property
     def revision(self) -> int:
-        """Increases whenever a slot or event is defined (flows recompile when it changes)."""
+        """Increases whenever a slot, event or error handler is defined (flows then recompile;
+        jobs already running keep the plan they started with)."""
         return self.__revision
 
     # -- running ---------------------------------------------------------------------------
@@ -205,6 +206,7 @@ class Routine:
         if handler is not None and not isinstance(handler, ErrorHandler):
             raise TypeError(f"expected an ErrorHandler or None, got {type(handler).__name__}")
         self.__error_handler = handler
+        self.__revision += 1  # compiled plans resolve policies; jobs started later use this one
 
     def get_error_handler(self) -> ErrorHandler | None:
         return self.__error_handler

@@ -43,7 +43,7 @@ def forward_graph(graph: FlowGraph) -> FlowGraph:
     """
     forward: FlowGraph = nx.DiGraph()
     forward.add_nodes_from(graph)
-    forward.add_edges_from((u, v) for u, v, back in graph.edges(data="feedback") if not back)
+    forward.add_edges_from((u, v) for u, v in graph.edges if not graph.edges[u, v]["feedback"])
     return forward
 
 

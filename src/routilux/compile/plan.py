@@ -13,11 +13,11 @@ from types import MappingProxyType
 
 import attrs
 
-from routilux.binding import Invoker, Payload
+from routilux.binding import BindingKind, Invoker, Payload
 from routilux.compile.graph import TRIGGER_SLOT, FlowGraph, build_graph
 from routilux.compile.validate import ValidationReport, validate_entry, validate_graph
 from routilux.connection import Connection
-from routilux.error_handler import STOP_POLICY, ErrorHandler
+from routilux.error_handler import STOP_POLICY, ErrorHandler, ErrorStrategy
 from routilux.errors import EventPayloadError, FlowValidationError, Problem
 from routilux.merge import MergeStrategy
 from routilux.routine import Routine
@@ -33,17 +33,34 @@ class Target:
     mapping: Mapping[str, str] | None
     invoke: Invoker | None = attrs.field(repr=False)
     merge: MergeStrategy
+    policy: ErrorHandler = attrs.field(repr=False)
+    owns_payload: bool = False
     label: str = attrs.field(init=False)
+    stateful: bool = attrs.field(init=False)
+    retries: bool = attrs.field(init=False)
 
     @label.default
     def _label(self) -> str:
         return f"{self.routine_id}.{self.slot_name}"
 
+    @stateful.default
+    def _stateful(self) -> bool:
+        return self.merge.stateful
+
+    @retries.default
+    def _retries(self) -> bool:
+        return self.policy.strategy is ErrorStrategy.RETRY
+
     def map(self, payload: Payload) -> Payload:
-        """A fresh dict as this slot receives ``payload`` (mapped keys renamed)."""
+        """``payload`` as this slot receives it (mapped keys renamed).
+
+        A new dict when there is a mapping or the target ``owns_payload`` (its handler or merge
+        function receives the dict itself and may change it); otherwise the emitted dict is
+        shared, since handlers bound by keywords or by name cannot change it.
+        """
         mapping = self.mapping
         if mapping is None:
-            return dict(payload)
+            return dict(payload) if self.owns_payload else payload
         mapped = {mapping.get(key, key): value for key, value in payload.items()}
         if len(mapped) != len(payload):
             raise EventPayloadError(
@@ -105,7 +122,7 @@ class CompiledFlow:
                 f"flow {self.flow_id!r} has no slot {routine_id}.{slot_name}; the held work does "
                 "not belong to this flow's current structure"
             )
-        return _target(routine_id, routine, slot_name, None)
+        return _target(routine_id, routine, slot_name, None, self.error_handler)
 
     def route(self, routine: Routine, event_name: str) -> EventRoute:
         """The route of ``routine.event_name``; raises a clear error if there is none."""
@@ -154,10 +171,6 @@ class CompiledFlow:
             )
         return target
 
-    def policy_for(self, routine: Routine) -> ErrorHandler:
-        """The error policy in force: the routine's, else the flow's, else STOP."""
-        return routine.get_error_handler() or self.error_handler or STOP_POLICY
-
 
 def compile_flow(
     flow_id: str,
@@ -176,9 +189,9 @@ def compile_flow(
         graph=graph,
         report=report,
         routines=routines,
-        routes=_routes(routines, connections),
+        routes=_routes(routines, connections, error_handler),
         triggers={
-            rid: _target(rid, routine, TRIGGER_SLOT, None)
+            rid: _target(rid, routine, TRIGGER_SLOT, None, error_handler)
             for rid, routine in routines.items()
             if TRIGGER_SLOT in routine.slots
         },
@@ -189,21 +202,33 @@ def compile_flow(
 
 
 def _target(
-    routine_id: str, routine: Routine, slot_name: str, mapping: Mapping[str, str] | None
+    routine_id: str,
+    routine: Routine,
+    slot_name: str,
+    mapping: Mapping[str, str] | None,
+    flow_policy: ErrorHandler | None,
 ) -> Target:
+    """A delivery target; its error policy is resolved here: the routine's, else the flow's,
+    else STOP."""
     slot = routine.slots[slot_name]
     invoke = (
         None if slot.handler is None else slot.binding.invoker(slot.handler, routine_id, slot_name)
     )
-    return Target(routine_id, slot_name, routine, mapping or None, invoke, slot.merge)
+    policy = routine.get_error_handler() or flow_policy or STOP_POLICY
+    owns_payload = slot.binding.kind is BindingKind.DATA or slot.merge.kind == "custom"
+    return Target(
+        routine_id, slot_name, routine, mapping or None, invoke, slot.merge, policy, owns_payload
+    )
 
 
 def _routes(
-    routines: Mapping[str, Routine], connections: Sequence[Connection]
+    routines: Mapping[str, Routine],
+    connections: Sequence[Connection],
+    flow_policy: ErrorHandler | None,
 ) -> dict[int, Mapping[str, EventRoute]]:
     targets: dict[tuple[str, str], list[Target]] = {}
     for c in connections:
-        target = _target(c.target_id, routines[c.target_id], c.slot, c.param_mapping)
+        target = _target(c.target_id, routines[c.target_id], c.slot, c.param_mapping, flow_policy)
         targets.setdefault((c.source_id, c.event), []).append(target)
     routes: dict[int, Mapping[str, EventRoute]] = {}
     for routine_id, routine in routines.items():

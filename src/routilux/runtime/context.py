@@ -15,6 +15,7 @@ inside a handler restores the outer activation when it returns).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextvars import ContextVar, Token
 from typing import Any, NamedTuple, Protocol
 
@@ -56,17 +57,14 @@ Active = tuple[JobScope, str]
 _current: ContextVar[Active | None] = ContextVar("routilux_activation", default=None)
 
 
-def current() -> Active | None:
-    """``(scope, routine_id)`` of the activation running in this context, or ``None``."""
-    return _current.get()
+#: ``current() -> (scope, routine_id) | None``: the activation running in this context.
+current: Callable[[], Active | None] = _current.get
 
+#: ``activate((scope, routine_id)) -> token``: enter an activation (the runtime's hot path).
+activate: Callable[[Active], Token[Active | None]] = _current.set
 
-def activate(scope: JobScope, routine_id: str) -> Token[Active | None]:
-    return _current.set((scope, routine_id))
-
-
-def deactivate(token: Token[Active | None]) -> None:
-    _current.reset(token)
+#: ``deactivate(token)``: leave the activation entered with ``token``.
+deactivate: Callable[[Token[Active | None]], None] = _current.reset
 
 
 def execution_context() -> ExecutionContext | None:

@@ -54,6 +54,9 @@ from routilux.runtime import context
 from routilux.runtime.executors import Executor, InlineExecutor, PoolExecutor
 from routilux.runtime.timers import TimerHandle, Timers
 
+_activate = context.activate
+_deactivate = context.deactivate
+
 
 class Activation:
     """One delivery of a payload to a slot, within a job.
@@ -109,15 +112,20 @@ class JobRun:
         flow: Any,
         plan: CompiledFlow,
         job_state: JobState,
-        executor: Executor[Activation],
+        executor: Executor[Activation] | None,
         on_settled: Callable[[JobRun], None],
         *,
         tracker: ExecutionTracker | None = None,
     ) -> None:
+        """``executor`` None: the job runs inline (FIFO in the thread that drains it)."""
+        self.inline = executor is None
+        if executor is None:
+            executor = InlineExecutor[Activation](self.run)
         self._flow = flow
         self._plan = plan
         self._job_state = job_state
         self._executor = executor
+        self._dispatch = executor.dispatch
         self._on_settled = on_settled
         self._tracker = tracker
         self._lock = threading.Lock()
@@ -129,7 +137,9 @@ class JobRun:
         self._paused = False
         self._cells: dict[str, _MergeCell] = {}
         self._deadline: TimerHandle | None = None
-        self.inline = isinstance(executor, InlineExecutor)
+        self._routes = plan.routes
+        self._record = job_state.record
+        self._limit = plan.max_activations
 
     # -- JobScope --------------------------------------------------------------------------
 
@@ -154,9 +164,15 @@ class JobRun:
             return self._stopped or (self._paused and self._outstanding == self._held)
 
     def emit(self, routine: object, event_name: str, payload: Payload) -> None:
-        route = self._route(routine, event_name)
-        route.check_payload(payload)
-        self._job_state.record(route.source_id, event_name, payload)
+        # The hot path: two dict lookups route the event; the slow path explains a miss.
+        by_event = self._routes.get(id(routine))
+        route = None if by_event is None else by_event.get(event_name)
+        if route is None:
+            route = self._route(routine, event_name)
+        declared = route.declared
+        if declared is not None and not declared.issuperset(payload):
+            route.check_payload(payload)
+        self._record(route.source_id, event_name, payload)
         if route.targets:
             self._deliver(route, payload)
 
@@ -235,6 +251,7 @@ class JobRun:
             self._paused = False
             if executor is not None:
                 self._executor = executor
+                self._dispatch = executor.dispatch
             self._held = 0
             self._outstanding += 1  # the resume itself, so the job cannot finish mid-way
         self._job_state.mark_resumed()
@@ -259,7 +276,7 @@ class JobRun:
 
     def _dispatch_held(self, held: list[Activation]) -> None:
         # Already counted in _outstanding (held work stays outstanding).
-        dispatch = self._executor.dispatch
+        dispatch = self._dispatch
         for activation in held:
             if not dispatch(activation):
                 self._done(dropped=True)
@@ -286,7 +303,6 @@ class JobRun:
 
     def _deliver(self, route: EventRoute, payload: Payload) -> None:
         targets = route.targets
-        activations = [Activation(self, target, target.map(payload)) for target in targets]
         tracker = self._tracker
         if tracker is not None:
             now, job_id = time.perf_counter(), self._job_state.job_id
@@ -296,28 +312,36 @@ class JobRun:
                 )
                 for t in targets
             )
-        self._dispatch_all(activations)
+        if len(targets) == 1:  # the common case, without building a list
+            target = targets[0]
+            activation = Activation(self, target, target.map(payload))
+            if self._admit(1) and not self._dispatch(activation):
+                self._done(dropped=True)
+            return
+        self._dispatch_all([Activation(self, t, t.map(payload)) for t in targets])
 
     def _dispatch_all(self, activations: list[Activation]) -> None:
-        count = len(activations)
-        limit = self._plan.max_activations
-        with self._lock:
-            if self._stopped:
-                self._dropped += count
-                return
-            self._dispatched += count
-            over = limit is not None and self._dispatched > limit
-            if over:
-                self._dropped += count
-            else:
-                self._outstanding += count
-        if over:
-            self._runaway(limit)
+        if not self._admit(len(activations)):
             return
-        dispatch = self._executor.dispatch
+        dispatch = self._dispatch
         for activation in activations:
             if not dispatch(activation):
                 self._done(dropped=True)
+
+    def _admit(self, count: int) -> bool:
+        """Count ``count`` new activations in. False (they are dropped) if the job has stopped,
+        or if they take it past its activation limit (the job then fails)."""
+        with self._lock:
+            if self._stopped:
+                self._dropped += count
+                return False
+            self._dispatched += count
+            if self._limit is None or self._dispatched <= self._limit:
+                self._outstanding += count
+                return True
+            self._dropped += count
+        self._runaway(self._limit)
+        return False
 
     def _runaway(self, limit: int | None) -> None:
         error = ActivationLimitError(
@@ -381,16 +405,17 @@ class JobRun:
         tracker = self._tracker
         started = time.perf_counter() if tracker is not None else 0.0
         outcome: Outcome = "completed"
-        token = context.activate(self, target.routine_id)
+        token = _activate((self, target.routine_id))
         try:
             data = activation.payload
-            if not activation.merged:
+            if target.stateful and not activation.merged:
                 data = self._merge(target, data)
                 activation.payload, activation.merged = data, True
-            if target.invoke is not None:
-                if self._plan.policy_for(target.routine).strategy is ErrorStrategy.RETRY:
-                    activation.payload = _retry_copy(data)
-                target.invoke(data)
+            invoke = target.invoke
+            if invoke is not None:
+                if target.retries:
+                    activation.payload, activation.merged = _retry_copy(data), True
+                invoke(data)
         except Exception as error:
             outcome = self._on_failure(activation, error)
         except BaseException as error:
@@ -398,9 +423,9 @@ class JobRun:
             outcome = self._on_failure(activation, error, fatal=True)
             raise
         else:
-            self._job_state.record_activation(target.routine_id, "completed")
+            self._job_state.record_completed(target.routine_id)
         finally:
-            context.deactivate(token)
+            _deactivate(token)
             if tracker is not None:
                 tracker.record_activation(
                     ActivationRecord(
@@ -415,14 +440,11 @@ class JobRun:
             self._done()
 
     def _merge(self, target: Target, payload: Payload) -> Payload:
-        merge = target.merge
-        if not merge.stateful:
-            return payload
         cell = self._cells.get(target.label)
         if cell is None:
             cell = self._cells.setdefault(target.label, _MergeCell())
         with cell.lock:
-            cell.state, data = merge.merge(cell.state, payload)
+            cell.state, data = target.merge.merge(cell.state, payload)
         return data
 
     def _on_failure(
@@ -430,7 +452,7 @@ class JobRun:
     ) -> Outcome:
         target = activation.target
         record = ErrorRecord.from_exception(target.routine_id, target.slot_name, error)
-        policy = self._plan.policy_for(target.routine)
+        policy = target.policy
         strategy = ErrorStrategy.STOP if fatal else policy.strategy
         if strategy is ErrorStrategy.RETRY and policy.can_retry(error, activation.retries):
             self._job_state.record_activation(target.routine_id, "retrying", record)
@@ -531,9 +553,7 @@ class Scheduler:
         ``inline``: run the whole job in the calling thread, FIFO, and return it final (or
         paused). Otherwise queue it on the flow's pool and return at once (status ``running``).
         """
-        executor: Executor[Activation] = (
-            InlineExecutor[Activation](run_activation) if inline else self._pool_executor()
-        )
+        executor = None if inline else self._pool_executor()
         job = JobRun(flow, plan, job_state, executor, self._settled, tracker=tracker)
         with self._lock:
             self._active[job_state.job_id] = job
