@@ -36,6 +36,7 @@ from routilux.runtime.scheduler import JobRun, Scheduler
 ExecutionStrategy: TypeAlias = Literal["sequential", "concurrent"]
 STRATEGIES: Final = ("sequential", "concurrent")
 DEFAULT_MAX_ACTIVATIONS: Final = 1_000_000
+DEFAULT_HISTORY_LIMIT: Final = 10_000
 
 
 def _check_strategy(strategy: object) -> ExecutionStrategy:
@@ -54,11 +55,11 @@ def _check_workers(max_workers: object) -> int:
     return max_workers
 
 
-def _check_limit(limit: object) -> int | None:
+def _check_limit(limit: object, name: str, minimum: int = 1) -> int | None:
     if limit is None:
         return None
-    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
-        raise ValueError(f"max_activations must be an int >= 1 or None, got {limit!r}")
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < minimum:
+        raise ValueError(f"{name} must be an int >= {minimum} or None, got {limit!r}")
     return limit
 
 
@@ -81,17 +82,21 @@ class Flow:
         execution_timeout: float | None = None,
         *,
         max_activations: int | None = DEFAULT_MAX_ACTIVATIONS,
+        history_limit: int | None = DEFAULT_HISTORY_LIMIT,
         execution_tracker: ExecutionTracker | None = None,
     ) -> None:
         """``max_activations`` caps the activations one job may dispatch (a runaway feedback
         loop fails with :class:`~routilux.errors.ActivationLimitError`; ``None`` disables it);
+        ``history_limit`` caps the emit records each job keeps in its history (the rest are
+        counted in ``JobState.history_omitted``; ``None`` keeps all);
         ``execution_tracker`` records metrics of every job (off when ``None``)."""
         if flow_id is not None and (not isinstance(flow_id, str) or not flow_id):
             raise ValueError(f"flow_id must be a non-empty string or None, got {flow_id!r}")
         self.flow_id: str = flow_id or uuid.uuid4().hex
         self._strategy = _check_strategy(execution_strategy)
         self.execution_timeout = _check_timeout(execution_timeout, "execution_timeout")
-        self._max_activations = _check_limit(max_activations)
+        self._max_activations = _check_limit(max_activations, "max_activations")
+        self.history_limit = _check_limit(history_limit, "history_limit", minimum=0)
         self.execution_tracker = execution_tracker
         self._output_handler: OutputHandler | None = None
         self._scheduler = Scheduler(self.flow_id, _check_workers(max_workers))
@@ -247,7 +252,7 @@ class Flow:
 
     @max_activations.setter
     def max_activations(self, limit: int | None) -> None:
-        checked = _check_limit(limit)
+        checked = _check_limit(limit, "max_activations")
         with self._lock:
             self._max_activations = checked
             self._version += 1
@@ -347,7 +352,7 @@ class Flow:
             )
         plan = self.compile()
         target = plan.trigger(entry_routine_id, params)
-        job_state = JobState(self.flow_id)
+        job_state = JobState(self.flow_id, history_limit=self.history_limit)
         job_state.set_output_handler(self._output_handler)
         return self._scheduler.start(
             self,

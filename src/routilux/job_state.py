@@ -18,6 +18,7 @@ work is part of its state.
 from __future__ import annotations
 
 import enum
+import sys
 import threading
 import time
 import traceback as traceback_module
@@ -165,9 +166,17 @@ class _HasFlowId(Protocol):
 class JobState:
     """State of one job (one ``execute`` call) of a flow. Thread-safe; see the module docstring."""
 
-    def __init__(self, flow_id: str, job_id: str | None = None) -> None:
+    def __init__(
+        self, flow_id: str, job_id: str | None = None, history_limit: int | None = None
+    ) -> None:
+        """``history_limit`` caps the *emit* records kept (further emits are only counted in
+        :attr:`history_omitted`); start, error, pause, resume and end records are always kept.
+        ``None`` keeps everything."""
         self.job_id: str = job_id or uuid.uuid4().hex
         self.flow_id: str = flow_id
+        self.history_limit = history_limit
+        self._emit_room = sys.maxsize if history_limit is None else history_limit
+        self._omitted = 0
         self.created_at: float = time.time()
         self._lock = threading.Lock()
         self._changed = threading.Condition(self._lock)
@@ -376,8 +385,24 @@ class JobState:
     def record(
         self, routine_id: str, event_name: str, data: Any, kind: RecordKind = "emit"
     ) -> None:
-        """Append a history record (engine use; lock-free, ``list.append`` is atomic)."""
-        self._history.append((routine_id, event_name, data, time.time(), kind))
+        """Append a history record (engine use; lock-free, ``list.append`` is atomic).
+
+        Emit records beyond ``history_limit`` are counted instead of kept (a race may keep a
+        few more than the limit, never fewer).
+        """
+        if kind != "emit" or self._emit_room > 0:
+            if kind == "emit":
+                self._emit_room -= 1
+            self._history.append((routine_id, event_name, data, time.time(), kind))
+        else:
+            with self._lock:
+                self._omitted += 1
+
+    @property
+    def history_omitted(self) -> int:
+        """Emit records not kept because the history reached ``history_limit``."""
+        with self._lock:
+            return self._omitted
 
     def record_completed(self, routine_id: str) -> None:
         """Count one successful activation of ``routine_id`` (engine use; the hot path)."""

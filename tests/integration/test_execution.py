@@ -326,3 +326,25 @@ def test_job_can_be_awaited_from_another_thread(strategy: ExecutionStrategy) -> 
     assert done.wait(timeout=10)
     assert job.status == "completed" and len(sink.received) == 10
     flow.shutdown()
+
+
+def test_history_limit_keeps_structure_and_counts_omitted_emits(
+    strategy: ExecutionStrategy,
+) -> None:
+    flow = Flow(execution_strategy=strategy, history_limit=5)
+    flow.add_routine(Source(), "src")
+    flow.add_routine(Sink(), "sink")
+    flow.connect("src", "out", "sink", "input")
+    job = run(flow, "src", count=12)
+    kinds = [r.kind for r in job.execution_history]
+    assert kinds == ["start"] + ["emit"] * 5 + ["end"]
+    assert job.history_omitted == 7
+    assert job.history_limit == 5
+
+    unlimited = Flow(execution_strategy=strategy, history_limit=None)
+    unlimited.add_routine(Source(), "src")
+    job = run(unlimited, "src", count=12)
+    assert [r.kind for r in job.execution_history].count("emit") == 12
+    assert job.history_omitted == 0
+    with pytest.raises(ValueError, match="history_limit must be an int >= 0"):
+        Flow(history_limit=-1)
