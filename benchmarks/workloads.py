@@ -206,15 +206,27 @@ def scaling(sizes: list[int], repeats: int) -> list[Row]:
 
 
 def _peak_rss_of_job(activations: int) -> float:
-    """Peak RSS (MiB) of a fresh interpreter that runs one job of ``activations``."""
+    """Peak RSS growth (MiB) of a fresh interpreter running one job of ``activations``.
+
+    Reads the process's own high-water mark (``VmHWM`` on Linux; ``ru_maxrss`` elsewhere,
+    which on Linux would include the parent's peak inherited across ``exec``).
+    """
     code = (
-        "import resource, sys\n"
+        "import resource\n"
         "from benchmarks.chains import chain_flow, run_chain\n"
-        "before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "def peak_kib():\n"
+        "    try:\n"
+        "        with open('/proc/self/status') as status:\n"
+        "            for line in status:\n"
+        "                if line.startswith('VmHWM:'):\n"
+        "                    return int(line.split()[1])\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "before = peak_kib()\n"
         "flow, end = chain_flow('sequential', max_activations=None)\n"
         f"run_chain(flow, end, {activations // 2})\n"
-        "after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
-        "print(before, after)\n"
+        "print(before, peak_kib())\n"
     )
     root = Path(__file__).resolve().parents[1]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(root / "src"), str(root)])}

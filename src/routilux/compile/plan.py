@@ -38,6 +38,7 @@ class Target:
     label: str = attrs.field(init=False)
     stateful: bool = attrs.field(init=False)
     retries: bool = attrs.field(init=False)
+    shares_payload: bool = attrs.field(init=False)
 
     @label.default
     def _label(self) -> str:
@@ -50,6 +51,11 @@ class Target:
     @retries.default
     def _retries(self) -> bool:
         return self.policy.strategy is ErrorStrategy.RETRY
+
+    @shares_payload.default
+    def _shares_payload(self) -> bool:
+        """True when :meth:`map` would return the emitted dict itself."""
+        return self.mapping is None and not self.owns_payload
 
     def map(self, payload: Payload) -> Payload:
         """``payload`` as this slot receives it (mapped keys renamed).

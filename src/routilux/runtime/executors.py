@@ -39,8 +39,9 @@ T_contra = TypeVar("T_contra", contravariant=True)
 class Executor(Protocol[T_contra]):
     """What the scheduler needs from an executor."""
 
-    def dispatch(self, item: T_contra) -> bool:
-        """Queue ``item`` to run; False if the executor no longer accepts work."""
+    def dispatch(self, item: T_contra) -> bool | None:
+        """Queue ``item`` to run; ``False`` if the executor no longer accepts work (any other
+        result means it was accepted)."""
         ...
 
     def dispatch_later(self, item: T_contra, delay: float) -> None:
@@ -72,10 +73,8 @@ class InlineExecutor(Generic[T]):
         self._changed = threading.Condition(threading.Lock())
         self._woken = False
         self._draining = False
-
-    def dispatch(self, item: T) -> bool:
-        self._queue.append(item)
-        return True
+        #: Queue an item (never refused): the deque's own append, with no Python frame.
+        self.dispatch: Callable[[T], None] = self._queue.append
 
     def dispatch_later(self, item: T, delay: float) -> None:
         with self._changed:

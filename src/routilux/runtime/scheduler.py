@@ -278,7 +278,7 @@ class JobRun:
         # Already counted in _outstanding (held work stays outstanding).
         dispatch = self._dispatch
         for activation in held:
-            if not dispatch(activation):
+            if dispatch(activation) is False:
                 self._done(dropped=True)
 
     def discard(self, activation: Activation) -> None:
@@ -314,8 +314,9 @@ class JobRun:
             )
         if len(targets) == 1:  # the common case, without building a list
             target = targets[0]
-            activation = Activation(self, target, target.map(payload))
-            if self._admit(1) and not self._dispatch(activation):
+            mapped = payload if target.shares_payload else target.map(payload)
+            activation = Activation(self, target, mapped, 0, False)
+            if self._admit(1) and self._dispatch(activation) is False:
                 self._done(dropped=True)
             return
         self._dispatch_all([Activation(self, t, t.map(payload)) for t in targets])
@@ -325,7 +326,7 @@ class JobRun:
             return
         dispatch = self._dispatch
         for activation in activations:
-            if not dispatch(activation):
+            if dispatch(activation) is False:
                 self._done(dropped=True)
 
     def _admit(self, count: int) -> bool:
