@@ -20,6 +20,7 @@ from routilux.errors import (
     NotInJobError,
     Problem,
     RoutiluxError,
+    SerializationError,
 )
 from routilux.event import Event
 from routilux.execution_tracker import (
@@ -48,6 +49,7 @@ from routilux.output import (
     OutputRecord,
     QueueOutputHandler,
 )
+from routilux.registry import register_callable, register_exception, register_routine
 from routilux.routine import Routine
 from routilux.runtime.context import ExecutionContext
 from routilux.slot import Slot
@@ -93,7 +95,11 @@ __all__ = [
     "Routine",
     "RoutinePerformance",
     "RoutineState",
+    "SerializationError",
     "Slot",
     "ValidationReport",
     "__version__",
+    "register_callable",
+    "register_exception",
+    "register_routine",
 ]

@@ -98,3 +98,10 @@ class ActivationLimitError(RoutiluxError, RuntimeError):
 
 class MergeError(RoutiluxError, TypeError):
     """A custom merge function returned something other than a dict."""
+
+
+class SerializationError(RoutiluxError, ValueError):
+    """Data could not be saved or loaded: not JSON-representable, malformed, truncated, of an
+    unsupported version, naming an unregistered type, or failing a safety limit. The message
+    names where (routine, key, path) and what would be valid. Loading never leaves anything
+    half-built."""

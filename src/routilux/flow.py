@@ -27,11 +27,13 @@ from routilux.connection import Connection
 from routilux.error_handler import ErrorHandler
 from routilux.errors import Problem
 from routilux.execution_tracker import ExecutionTracker
+from routilux.flow_codec import FlowParts, decode_flow, encode_flow
 from routilux.job_state import JobState, JobStatus
 from routilux.output import OutputHandler
 from routilux.routine import Routine
 from routilux.runtime import context
 from routilux.runtime.scheduler import JobRun, Scheduler
+from routilux.serialization import Reader, dumps, guarded, loads, read_text, write_atomic
 
 ExecutionStrategy: TypeAlias = Literal["sequential", "concurrent"]
 STRATEGIES: Final = ("sequential", "concurrent")
@@ -319,6 +321,70 @@ class Flow:
         with self._lock:
             return to_dot(build_graph(self._routines, self._connections), self.flow_id)
 
+    # -- persistence -----------------------------------------------------------------------
+
+    def serialize(self) -> dict[str, Any]:
+        """The flow's structure as plain JSON data (format ``routilux/flow``, versioned).
+
+        Raises :class:`~routilux.errors.SerializationError` naming what cannot be saved: an
+        unregistered routine class, a handler or merge function that is not a method of its
+        routine's class nor a registered callable, a config or stat value that is not JSON.
+        Jobs, trackers and output handlers are not part of a flow's data.
+        """
+        with self._lock:
+            parts = FlowParts(
+                flow_id=self.flow_id,
+                execution_strategy=self._strategy,
+                max_workers=self.max_workers,
+                execution_timeout=self.execution_timeout,
+                max_activations=self._max_activations,
+                history_limit=self.history_limit,
+                error_handler=self._error_handler,
+                routines=dict(self._routines),
+                connections=list(self._connections),
+            )
+        return encode_flow(parts)
+
+    @classmethod
+    def deserialize(cls, data: Any) -> Flow:
+        """Rebuild a flow from :meth:`serialize` data.
+
+        Routine classes, merge functions, handler functions and exception classes are found
+        only in the registry (``routilux.register_routine`` and friends); nothing named in the
+        data is imported or evaluated. Malformed, wrong-version or hostile data raises
+        :class:`~routilux.errors.SerializationError` (a ``ValueError``) and nothing is returned
+        half-built.
+        """
+        return guarded("flow data", lambda: cls._from_parts(decode_flow(Reader(data, "flow"))))
+
+    @classmethod
+    def _from_parts(cls, parts: FlowParts) -> Flow:
+        flow = cls(
+            parts.flow_id,
+            _check_strategy(parts.execution_strategy),
+            parts.max_workers,
+            parts.execution_timeout,
+            max_activations=parts.max_activations,
+            history_limit=parts.history_limit,
+        )
+        flow.set_error_handler(parts.error_handler)
+        for routine_id, routine in parts.routines.items():
+            flow.add_routine(routine, routine_id)
+        for c in parts.connections:
+            flow.connect(
+                c.source_id, c.event, c.target_id, c.slot, c.param_mapping, feedback=c.feedback
+            )
+        return flow
+
+    def save(self, path: str) -> None:
+        """Write :meth:`serialize` to ``path`` atomically (temporary file + rename)."""
+        write_atomic(path, dumps(self.serialize()))
+
+    @classmethod
+    def load(cls, path: str) -> Flow:
+        """Read a flow saved with :meth:`save` (see :meth:`deserialize` for the guarantees)."""
+        return cls.deserialize(loads(read_text(path, "flow file"), f"flow file {path}"))
+
     # -- running ---------------------------------------------------------------------------
 
     def execute(
@@ -408,9 +474,17 @@ class Flow:
                 f"not to flow {self.flow_id!r}"
             )
         job = self._scheduler.job(job_state)
+        if job is None and job_state.status is JobStatus.PAUSED:
+            # A paused job this process did not start (loaded from a file): take it over.
+            job = self._scheduler.adopt(
+                self, self.compile(), job_state, inline=self._strategy == "sequential"
+            )
         if job is None:
             if not job_state.is_final:
-                raise ValueError(f"job {job_state.job_id} is not running on flow {self.flow_id!r}")
+                raise ValueError(
+                    f"job {job_state.job_id} ({job_state.status.value}) is not running on flow "
+                    f"{self.flow_id!r}; only a paused job can be taken over from saved data"
+                )
             warnings.warn(
                 f"{call}() ignored: job {job_state.job_id} is already {job_state.status.value}",
                 RuntimeWarning,

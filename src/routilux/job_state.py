@@ -17,6 +17,7 @@ work is part of its state.
 
 from __future__ import annotations
 
+import copy
 import enum
 import sys
 import threading
@@ -27,7 +28,21 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
+from routilux.errors import SerializationError
 from routilux.output import NullOutputHandler, OutputHandler, OutputRecord
+from routilux.serialization import (
+    FORMAT_VERSION,
+    Reader,
+    check_header,
+    check_json,
+    dumps,
+    guarded,
+    loads,
+    read_text,
+    write_atomic,
+)
+
+JOB_FORMAT = "routilux/job"
 
 RecordKind = Literal["start", "emit", "error", "pause", "resume", "end"]
 Outcome = Literal["completed", "failed", "skipped", "retrying"]
@@ -140,6 +155,16 @@ class DeferredEvent:
     payload: dict[str, Any]
 
 
+class MergeCell:
+    """One slot's merge state within one job, with the lock its merges run under."""
+
+    __slots__ = ("lock", "state")
+
+    def __init__(self, state: dict[str, Any] | None = None) -> None:
+        self.lock = threading.Lock()
+        self.state = state
+
+
 class _Counts:
     """Mutable per-routine counters of one job, guarded by the JobState lock."""
 
@@ -195,6 +220,7 @@ class JobState:
         self._deferred: list[DeferredEvent] = []
         self._outputs: list[OutputRecord] = []
         self._output_handler: OutputHandler = NullOutputHandler()
+        self._merge: dict[str, MergeCell] = {}
 
     def __repr__(self) -> str:
         return f"JobState(job_id={self.job_id!r}, flow_id={self.flow_id!r}, status={self.status!r})"
@@ -314,6 +340,23 @@ class JobState:
             self._outputs.append(record)
             handler = self._output_handler
         handler.handle(record)
+
+    def merge_cell(self, slot_label: str) -> MergeCell:
+        """The merge state of slot ``routine_id.slot`` in this job, created empty on first use
+        (engine use; ``dict.setdefault`` makes creation race-free)."""
+        cell = self._merge.get(slot_label)
+        if cell is None:
+            cell = self._merge.setdefault(slot_label, MergeCell())
+        return cell
+
+    @property
+    def merge_state(self) -> dict[str, Any]:
+        """A snapshot of every slot's merge state in this job, by ``routine_id.slot``."""
+        snapshot = {}
+        for label, cell in list(self._merge.items()):
+            with cell.lock:
+                snapshot[label] = copy.deepcopy(cell.state)
+        return snapshot
 
     # -- waiting ---------------------------------------------------------------------------
 
@@ -452,3 +495,282 @@ class JobState:
         self._status = status
         self._updated_at = time.time()
         self._changed.notify_all()
+
+    # -- persistence -----------------------------------------------------------------------
+
+    def serialize(self) -> dict[str, Any]:
+        """The job as plain JSON data (format ``routilux/job``, versioned).
+
+        Includes status, errors, routine states, history, pause points, held activations,
+        deferred events, per-slot merge state, shared data and the output log, so a paused job
+        can be resumed in another process. The output handler is not saved (it is a live
+        object). Raises SerializationError naming the routine and key of any value that is not
+        JSON-representable.
+        """
+        with self._lock:
+            document: dict[str, Any] = {
+                "format": JOB_FORMAT,
+                "version": FORMAT_VERSION,
+                "job_id": self.job_id,
+                "flow_id": self.flow_id,
+                "status": self._status.value,
+                "created_at": self.created_at,
+                "updated_at": self._updated_at,
+                "history_limit": self.history_limit,
+                "history_omitted": self._omitted,
+                "error": None if self._error is None else _encode_error(self._error),
+                "errors": [_encode_error(e) for e in self._errors],
+                "routine_states": {
+                    rid: _encode_counts(counts) for rid, counts in self._routines.items()
+                },
+                "history": [_encode_entry(entry) for entry in list(self._history)],
+                "pause_points": [_encode_pause(p) for p in self._pause_points],
+                "held": [attrs.asdict(h) for h in self._held],
+                "deferred": [attrs.asdict(d) for d in self._deferred],
+                "shared_data": dict(self._shared),
+                "shared_log": list(self._shared_log),
+                "output_log": [
+                    {k: v for k, v in attrs.asdict(r).items() if k != "job_id"}
+                    for r in self._outputs
+                ],
+            }
+        document["merge_state"] = self.merge_state
+        _check_document(document)
+        return document
+
+    @classmethod
+    def deserialize(cls, data: Any) -> JobState:
+        """Rebuild a job from :meth:`serialize` data. Raises SerializationError (a ValueError)
+        for malformed, wrong-version or hostile data; nothing is half-built."""
+        return guarded("job data", lambda: _decode_job(cls, Reader(data, "job")))
+
+    def save(self, path: str) -> None:
+        """Write :meth:`serialize` as JSON to ``path`` atomically (temporary file + rename)."""
+        write_atomic(path, dumps(self.serialize()))
+
+    @classmethod
+    def load(cls, path: str) -> JobState:
+        """Read a job saved with :meth:`save`. Raises SerializationError on any bad file."""
+        return cls.deserialize(loads(read_text(path, "job file"), f"job file {path}"))
+
+    def _restore(self, reader: Reader) -> None:
+        # Called once on a fresh instance by _decode_job, before anyone else can see it.
+        self.created_at = reader.get("created_at", float)
+        self._updated_at = reader.get("updated_at", float)
+        self._omitted = reader.get("history_omitted", int)
+        error = reader.optional("error", dict)
+        self._error = None if error is None else _decode_error(Reader(error, "job.error"))
+        self._errors = [_decode_error(r) for r in reader.items("errors")]
+        self._routines = {
+            rid: _decode_counts(Reader(value, f"job.routine_states.{rid}"))
+            for rid, value in reader.get("routine_states", dict).items()
+        }
+        self._history = [_decode_entry(r) for r in reader.items("history")]
+        self._pause_points = [_decode_pause(r) for r in reader.items("pause_points")]
+        self._held = [_decode_held(r) for r in reader.items("held")]
+        self._deferred = [_decode_deferred(r) for r in reader.items("deferred")]
+        self._merge = {
+            label: MergeCell(_optional_dict(state, f"job.merge_state.{label}"))
+            for label, state in reader.get("merge_state", dict).items()
+        }
+        self._shared = reader.get("shared_data", dict)
+        self._shared_log = reader.get("shared_log", list)
+        self._outputs = [_decode_output(self.job_id, r) for r in reader.items("output_log")]
+
+
+# -- the routilux/job format ------------------------------------------------------------------
+
+
+def _check_document(document: dict[str, Any]) -> None:
+    """check_json with messages that name the routine and key where one is known."""
+    for index, held in enumerate(document["held"]):
+        check_json(
+            held["payload"],
+            f"held activation {index} for {held['routine_id']}.{held['slot_name']}: payload",
+        )
+    for deferred in document["deferred"]:
+        check_json(
+            deferred["payload"],
+            f"deferred event {deferred['event_name']!r} of routine {deferred['routine_id']!r}: "
+            "payload",
+        )
+    for label, state in document["merge_state"].items():
+        check_json(state, f"merge state of slot {label}")
+    for entry in document["history"]:
+        check_json(
+            entry["data"],
+            f"history: {entry['kind']} {entry['event_name']!r} of routine "
+            f"{entry['routine_id']!r}: data",
+        )
+    for record in document["output_log"]:
+        check_json(
+            record["data"],
+            f"output {record['output_type']!r} of routine {record['routine_id']!r}: data",
+        )
+    check_json(document["shared_data"], "shared_data")
+    check_json(document["shared_log"], "shared_log")
+    check_json(document, "job")
+
+
+def _encode_error(error: ErrorRecord) -> dict[str, Any]:
+    return attrs.asdict(error)
+
+
+def _decode_error(reader: Reader) -> ErrorRecord:
+    record = ErrorRecord(
+        routine_id=reader.get("routine_id", str),
+        slot_name=reader.get("slot_name", str),
+        exception_type=reader.get("exception_type", str),
+        message=reader.get("message", str),
+        traceback=reader.get("traceback", str),
+        timestamp=reader.get("timestamp", float),
+    )
+    reader.done()
+    return record
+
+
+def _encode_pause(point: PausePoint) -> dict[str, Any]:
+    return {"timestamp": point.timestamp, "reason": point.reason, "checkpoint": point.checkpoint}
+
+
+def _decode_pause(reader: Reader) -> PausePoint:
+    point = PausePoint(
+        reader.get("timestamp", float),
+        reader.get("reason", str),
+        reader.optional("checkpoint", object),
+    )
+    reader.done()
+    return point
+
+
+def _encode_counts(counts: _Counts) -> dict[str, Any]:
+    return {
+        "status": counts.status,
+        "activations": counts.activations,
+        "errors": counts.errors,
+        "skipped": counts.skipped,
+        "last_error": None if counts.last_error is None else _encode_error(counts.last_error),
+    }
+
+
+def _decode_counts(reader: Reader) -> _Counts:
+    counts = _Counts()
+    counts.status = reader.get("status", str)
+    counts.activations = reader.get("activations", int)
+    counts.errors = reader.get("errors", int)
+    counts.skipped = reader.get("skipped", int)
+    last = reader.optional("last_error", dict)
+    counts.last_error = (
+        None if last is None else _decode_error(Reader(last, f"{reader.path}.last_error"))
+    )
+    reader.done()
+    return counts
+
+
+_KINDS: frozenset[str] = frozenset({"start", "emit", "error", "pause", "resume", "end"})
+
+
+def _encode_entry(entry: tuple[str, str, Any, float, RecordKind]) -> dict[str, Any]:
+    routine_id, event_name, data, timestamp, kind = entry
+    if kind == "error":
+        data = _encode_error(data)
+    elif kind == "pause":
+        data = _encode_pause(data)
+    elif kind == "end":
+        data = {
+            "error": _encode_error(data) if isinstance(data, ErrorRecord) else None,
+            "reason": data if isinstance(data, str) else None,
+        }
+    return {
+        "routine_id": routine_id,
+        "event_name": event_name,
+        "kind": kind,
+        "timestamp": timestamp,
+        "data": data,
+    }
+
+
+def _decode_entry(reader: Reader) -> tuple[str, str, Any, float, RecordKind]:
+    kind = reader.get("kind", str)
+    if kind not in _KINDS:
+        raise SerializationError(f"{reader.path}.kind: unknown record kind {kind!r}")
+    data = reader.optional("data", object)
+    if kind == "error":
+        data = _decode_error(Reader(data, f"{reader.path}.data"))
+    elif kind == "pause":
+        data = _decode_pause(Reader(data, f"{reader.path}.data"))
+    elif kind == "end":
+        end = Reader(data, f"{reader.path}.data")
+        error = end.optional("error", dict)
+        reason = end.optional("reason", str)
+        end.done()
+        data = _decode_error(Reader(error, f"{end.path}.error")) if error is not None else reason
+    entry = (
+        reader.get("routine_id", str),
+        reader.get("event_name", str),
+        data,
+        reader.get("timestamp", float),
+        kind,
+    )
+    reader.done()
+    return entry  # type: ignore[return-value]
+
+
+def _decode_held(reader: Reader) -> HeldActivation:
+    held = HeldActivation(
+        routine_id=reader.get("routine_id", str),
+        slot_name=reader.get("slot_name", str),
+        payload=reader.get("payload", dict),
+        retries=reader.get("retries", int),
+        merged=reader.get("merged", bool),
+    )
+    reader.done()
+    return held
+
+
+def _decode_deferred(reader: Reader) -> DeferredEvent:
+    deferred = DeferredEvent(
+        routine_id=reader.get("routine_id", str),
+        event_name=reader.get("event_name", str),
+        payload=reader.get("payload", dict),
+    )
+    reader.done()
+    return deferred
+
+
+def _decode_output(job_id: str, reader: Reader) -> OutputRecord:
+    record = OutputRecord(
+        job_id=job_id,
+        routine_id=reader.get("routine_id", str),
+        output_type=reader.get("output_type", str),
+        data=reader.get("data", dict),
+        timestamp=reader.get("timestamp", float),
+    )
+    reader.done()
+    return record
+
+
+def _optional_dict(value: Any, path: str) -> dict[str, Any] | None:
+    if value is not None and not isinstance(value, dict):
+        raise SerializationError(f"{path} must be an object or null")
+    return value
+
+
+def _decode_job(cls: type[JobState], reader: Reader) -> JobState:
+    check_header(reader, JOB_FORMAT)
+    try:
+        status = JobStatus(reader.get("status", str))
+    except ValueError:
+        valid = ", ".join(s.value for s in JobStatus)
+        raise SerializationError(f"job.status must be one of {valid}") from None
+    history_limit = reader.optional("history_limit", int)
+    if history_limit is not None and history_limit < 0:
+        raise SerializationError("job.history_limit must be >= 0 or null")
+    job = cls(reader.get("flow_id", str), reader.get("job_id", str), history_limit)
+    job._restore(reader)
+    reader.done()
+    job._status = status
+    if history_limit is not None:
+        emits = sum(1 for entry in job._history if entry[4] == "emit")
+        job._emit_room = max(0, history_limit - emits)
+    return job

@@ -20,7 +20,8 @@ Guarantees:
 * A paused job runs nothing new: each activation that reaches a worker is moved to the job
   state's held list (in queue order); resume re-dispatches them, then the deferred events.
 * A slot's merge for a job happens under that job's per-slot lock; the handler gets the snapshot
-  the merge returned. Merge state lives in the JobRun and is discarded with it.
+  the merge returned. Merge state lives in the job's JobState (so a saved paused job carries
+  it), never shared between jobs.
 * ``Scheduler._active`` and ``_pool`` are guarded by ``Scheduler._lock``; ``_changed`` is
   notified whenever a job becomes final or paused with nothing running. No lock is held while a
   handler, an output handler or a timer callback runs; JobRun never calls into the Scheduler
@@ -96,14 +97,6 @@ def _retry_copy(data: Payload) -> Payload:
         return data
 
 
-class _MergeCell:
-    __slots__ = ("lock", "state")
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.state: Payload | None = None
-
-
 class JobRun:
     """The runtime of one job. Thread-safe; see the module docstring."""
 
@@ -135,7 +128,6 @@ class JobRun:
         self._held = 0
         self._stopped = False
         self._paused = False
-        self._cells: dict[str, _MergeCell] = {}
         self._deadline: TimerHandle | None = None
         self._routes = plan.routes
         self._record = job_state.record
@@ -280,6 +272,14 @@ class JobRun:
         for activation in held:
             if dispatch(activation) is False:
                 self._done(dropped=True)
+
+    def restore_paused(self) -> None:
+        """Take over a paused job restored from data: its held activations become this run's
+        outstanding, held work (engine use, before the run is shared)."""
+        held = len(self._job_state.held_activations)
+        with self._lock:
+            self._paused = True
+            self._held = self._outstanding = held
 
     def discard(self, activation: Activation) -> None:
         """Account for an accepted activation of this job that will never run."""
@@ -441,9 +441,7 @@ class JobRun:
             self._done()
 
     def _merge(self, target: Target, payload: Payload) -> Payload:
-        cell = self._cells.get(target.label)
-        if cell is None:
-            cell = self._cells.setdefault(target.label, _MergeCell())
+        cell = self._job_state.merge_cell(target.label)
         with cell.lock:
             cell.state, data = target.merge.merge(cell.state, payload)
         return data
@@ -561,6 +559,28 @@ class Scheduler:
         job.start(*entry, timeout, self._timers)
         job.drain_here()
         return job_state
+
+    def adopt(self, flow: Any, plan: CompiledFlow, job_state: JobState, *, inline: bool) -> JobRun:
+        """Take over a paused job this scheduler does not know (e.g. loaded from a file).
+
+        Raises ``ValueError`` if its held work or deferred events name routines or slots the
+        flow does not have; nothing is registered then.
+        """
+        for held in job_state.held_activations:
+            plan.slot_target(held.routine_id, held.slot_name)
+        for deferred in job_state.deferred_events:
+            if deferred.routine_id not in plan.routines:
+                raise ValueError(
+                    f"deferred event {deferred.event_name!r} names routine "
+                    f"{deferred.routine_id!r}, which flow {plan.flow_id!r} does not have"
+                )
+        job = JobRun(
+            flow, plan, job_state, None if inline else self._pool_executor(), self._settled
+        )
+        job.restore_paused()
+        with self._lock:
+            existing = self._active.setdefault(job_state.job_id, job)
+        return existing
 
     def resume(self, job: JobRun) -> None:
         """Resume a paused job; a pooled job moves to the current pool (made anew if needed)."""
