@@ -24,12 +24,14 @@ import threading
 import time
 import traceback as traceback_module
 import uuid
+from collections.abc import Callable
 from typing import Any, Literal, Protocol
 
 import attrs
 
 from routilux.errors import SerializationError
 from routilux.output import NullOutputHandler, OutputHandler, OutputRecord
+from routilux.runtime import context
 from routilux.serialization import (
     FORMAT_VERSION,
     Reader,
@@ -155,6 +157,34 @@ class DeferredEvent:
     payload: dict[str, Any]
 
 
+@attrs.frozen
+class JobStatistics:
+    """A job's activation accounting (a consistent snapshot).
+
+    ``emitted``: activations created by emits and the trigger; ``retried``: re-runs scheduled by
+    RETRY; ``restored``: held activations taken over from saved data. Each of them ends as
+    ``delivered`` (its slot received it: merged and handler called), ``dropped`` (the job had
+    stopped, or the activation limit was hit), ``held`` (by a pause) or is still ``pending``
+    (queued, running or waiting for its retry). Invariant::
+
+        emitted + retried + restored == delivered + dropped + held + pending
+    """
+
+    emitted: int = 0
+    retried: int = 0
+    restored: int = 0
+    delivered: int = 0
+    held: int = 0
+    dropped: int = 0
+    pending: int = 0
+
+    @property
+    def balanced(self) -> bool:
+        """Whether the invariant holds."""
+        inflow = self.emitted + self.retried + self.restored
+        return inflow == self.delivered + self.dropped + self.held + self.pending
+
+
 class MergeCell:
     """One slot's merge state within one job, with the lock its merges run under."""
 
@@ -221,6 +251,7 @@ class JobState:
         self._outputs: list[OutputRecord] = []
         self._output_handler: OutputHandler = NullOutputHandler()
         self._merge: dict[str, MergeCell] = {}
+        self._statistics: Callable[[], JobStatistics] | None = None
 
     def __repr__(self) -> str:
         return f"JobState(job_id={self.job_id!r}, flow_id={self.flow_id!r}, status={self.status!r})"
@@ -341,6 +372,18 @@ class JobState:
             handler = self._output_handler
         handler.handle(record)
 
+    def statistics(self) -> JobStatistics:
+        """This job's activation accounting, live while it runs in this process (a loaded
+        job reports only its held activations until a flow takes it over)."""
+        provider = self._statistics
+        if provider is None:
+            return JobStatistics(held=len(self.held_activations))
+        return provider()
+
+    def attach_statistics(self, provider: Callable[[], JobStatistics]) -> None:
+        """Engine use: the runtime of this job reports its accounting through ``provider``."""
+        self._statistics = provider
+
     def merge_cell(self, slot_label: str) -> MergeCell:
         """The merge state of slot ``routine_id.slot`` in this job, created empty on first use
         (engine use; ``dict.setdefault`` makes creation race-free)."""
@@ -361,7 +404,22 @@ class JobState:
     # -- waiting ---------------------------------------------------------------------------
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Block until the job's status is final; False if ``timeout`` seconds passed first."""
+        """Block until the job's status is final; False if ``timeout`` seconds passed first.
+
+        Raises ``RuntimeError`` when called from one of this job's own handlers (the job cannot
+        finish while that handler waits), and ``ValueError`` for a negative or non-numeric
+        ``timeout``.
+        """
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
+        ):
+            raise ValueError(f"timeout must be a number of seconds >= 0 or None, got {timeout!r}")
+        active = context.current()
+        if active is not None and active[0].job_state is self:
+            raise RuntimeError(
+                f"job {self.job_id} was awaited from one of its own handlers; it cannot finish "
+                "while that handler waits. Wait from outside the job's handlers"
+            )
         with self._changed:
             return self._changed.wait_for(lambda: self._status.is_final, timeout)
 

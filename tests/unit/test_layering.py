@@ -28,7 +28,7 @@ RANKS = {
     "job_state": 2,
     "runtime": 2,
     "compile": 2,
-    "runtime.context": 3,
+    "runtime.context": 1,
     "runtime.executors": 4,
     "runtime.timers": 3,
     "routine": 4,

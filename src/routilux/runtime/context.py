@@ -5,8 +5,9 @@ A handler reaches the engine only through :func:`current`: ``Routine.emit`` and
 it. In-process the scope enqueues straight into the scheduler; an out-of-process executor can
 provide a scope that records emits and ships them back with the activation's result.
 
-This module is a leaf of the runtime: it imports only ``job_state`` (for types), so builder
-modules (``routine.py``) may import it without importing the scheduler.
+This module is a leaf: it imports nothing from routilux at run time (``JobState`` only for
+annotations), so builder modules (``routine.py``, ``job_state.py``) may import it without
+importing the scheduler.
 
 Guarantees: the current activation is held in a ``ContextVar``, so it is per thread (and per
 asyncio task); :func:`activate` / :func:`deactivate` nest correctly (a sequential job started from
@@ -17,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextvars import ContextVar, Token
-from typing import Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from routilux.job_state import JobState
+if TYPE_CHECKING:
+    from routilux.job_state import JobState
 
 
 class ExecutionContext(NamedTuple):

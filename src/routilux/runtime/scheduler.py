@@ -45,6 +45,7 @@ from routilux.job_state import (
     ErrorRecord,
     HeldActivation,
     JobState,
+    JobStatistics,
     JobStatus,
     Outcome,
     PausePoint,
@@ -57,6 +58,9 @@ from routilux.runtime.timers import TimerHandle, Timers
 
 _activate = context.activate
 _deactivate = context.deactivate
+
+# What ended a unit of outstanding work (see JobRun._done).
+_DELIVERED, _DROPPED, _TOKEN = 1, 2, 3
 
 
 class Activation:
@@ -126,9 +130,15 @@ class JobRun:
         self._dropped = 0
         self._dispatched = 0
         self._held = 0
+        self._emitted = 0
+        self._delivered = 0
+        self._retried = 0
+        self._restored = 0
+        self._tokens = 0
         self._stopped = False
         self._paused = False
         self._deadline: TimerHandle | None = None
+        job_state.attach_statistics(self.statistics)
         self._routes = plan.routes
         self._record = job_state.record
         self._limit = plan.max_activations
@@ -148,6 +158,19 @@ class JobRun:
         """Activations discarded because the job had stopped (failed, cancelled, timed out)."""
         with self._lock:
             return self._dropped
+
+    def statistics(self) -> JobStatistics:
+        """A consistent snapshot of this job's activation accounting."""
+        with self._lock:
+            return JobStatistics(
+                emitted=self._emitted,
+                retried=self._retried,
+                restored=self._restored,
+                delivered=self._delivered,
+                held=self._held,
+                dropped=self._dropped,
+                pending=self._outstanding - self._held - self._tokens,
+            )
 
     @property
     def settled(self) -> bool:
@@ -246,6 +269,7 @@ class JobRun:
                 self._dispatch = executor.dispatch
             self._held = 0
             self._outstanding += 1  # the resume itself, so the job cannot finish mid-way
+            self._tokens += 1
         self._job_state.mark_resumed()
         held = [
             Activation(
@@ -263,7 +287,7 @@ class JobRun:
                 routine = self._plan.routines[deferred.routine_id]
                 self.emit(routine, deferred.event_name, deferred.payload)
         finally:
-            self._done()
+            self._done(_TOKEN)
         self._executor.drain_here()
 
     def _dispatch_held(self, held: list[Activation]) -> None:
@@ -271,7 +295,7 @@ class JobRun:
         dispatch = self._dispatch
         for activation in held:
             if dispatch(activation) is False:
-                self._done(dropped=True)
+                self._done(_DROPPED)
 
     def restore_paused(self) -> None:
         """Take over a paused job restored from data: its held activations become this run's
@@ -279,12 +303,12 @@ class JobRun:
         held = len(self._job_state.held_activations)
         with self._lock:
             self._paused = True
-            self._held = self._outstanding = held
+            self._held = self._outstanding = self._restored = held
 
     def discard(self, activation: Activation) -> None:
         """Account for an accepted activation of this job that will never run."""
         del activation
-        self._done(dropped=True)
+        self._done(_DROPPED)
 
     def drain_here(self) -> None:
         self._executor.drain_here()
@@ -317,7 +341,7 @@ class JobRun:
             mapped = payload if target.shares_payload else target.map(payload)
             activation = Activation(self, target, mapped, 0, False)
             if self._admit(1) and self._dispatch(activation) is False:
-                self._done(dropped=True)
+                self._done(_DROPPED)
             return
         self._dispatch_all([Activation(self, t, t.map(payload)) for t in targets])
 
@@ -327,12 +351,13 @@ class JobRun:
         dispatch = self._dispatch
         for activation in activations:
             if dispatch(activation) is False:
-                self._done(dropped=True)
+                self._done(_DROPPED)
 
     def _admit(self, count: int) -> bool:
         """Count ``count`` new activations in. False (they are dropped) if the job has stopped,
         or if they take it past its activation limit (the job then fails)."""
         with self._lock:
+            self._emitted += count
             if self._stopped:
                 self._dropped += count
                 return False
@@ -352,11 +377,17 @@ class JobRun:
         )
         self.stop(JobStatus.FAILED, ErrorRecord.from_exception("", "", error))
 
-    def _done(self, dropped: bool = False) -> None:
+    def _done(self, outcome: int) -> None:
+        """One unit of outstanding work ended: an activation delivered (its handler ran) or
+        dropped, or the token ``resume`` holds."""
         with self._lock:
             self._outstanding -= 1
-            if dropped:
+            if outcome == _DELIVERED:
+                self._delivered += 1
+            elif outcome == _DROPPED:
                 self._dropped += 1
+            else:
+                self._tokens -= 1
             if self._stopped:
                 return
             if self._paused:
@@ -398,7 +429,7 @@ class JobRun:
     def run(self, activation: Activation) -> None:
         """Run one activation: merge, call the handler, apply the error policy, account."""
         if self._stopped:
-            self._done(dropped=True)
+            self._done(_DROPPED)
             return
         if self._paused and self._hold(activation):
             return
@@ -438,7 +469,7 @@ class JobRun:
                         outcome,
                     )
                 )
-            self._done()
+            self._done(_DELIVERED)
 
     def _merge(self, target: Target, payload: Payload) -> Payload:
         cell = self._job_state.merge_cell(target.label)
@@ -481,6 +512,7 @@ class JobRun:
                 self._dropped += 1
                 return
             self._outstanding += 1
+            self._retried += 1
         self._executor.dispatch_later(retry, delay)
 
 
