@@ -44,8 +44,10 @@ class Executor(Protocol[T_contra]):
         result means it was accepted)."""
         ...
 
-    def dispatch_later(self, item: T_contra, delay: float) -> None:
-        """Queue ``item`` after ``delay`` seconds, without blocking any worker."""
+    def dispatch_later(self, item: T_contra, delay: float) -> Callable[[], bool]:
+        """Queue ``item`` after ``delay`` seconds, without blocking any worker. Returns a
+        ``cancel()`` that is True when it withdrew the item before it was queued (the caller
+        then owns its accounting); False means the item is, or will be, queued."""
         ...
 
     def drain_here(self) -> None:
@@ -55,6 +57,10 @@ class Executor(Protocol[T_contra]):
     def wake(self) -> None:
         """Release delayed items now (their job stopped; they will be dropped when run)."""
         ...
+
+
+def _never() -> bool:
+    return False
 
 
 class InlineExecutor(Generic[T]):
@@ -76,10 +82,11 @@ class InlineExecutor(Generic[T]):
         #: Queue an item (never refused): the deque's own append, with no Python frame.
         self.dispatch: Callable[[T], None] = self._queue.append
 
-    def dispatch_later(self, item: T, delay: float) -> None:
+    def dispatch_later(self, item: T, delay: float) -> Callable[[], bool]:
         with self._changed:
             deadline = time.monotonic() + delay
             heapq.heappush(self._delayed, (deadline, next(self._order), item))
+        return _never  # a wake() releases delayed items at once instead
 
     def wake(self) -> None:
         with self._changed:
@@ -158,8 +165,8 @@ class PoolExecutor(Generic[T]):
         self._start_worker()
         return True
 
-    def dispatch_later(self, item: T, delay: float) -> None:
-        self._timers.call_later(delay, lambda: self._dispatch_or_discard(item))
+    def dispatch_later(self, item: T, delay: float) -> Callable[[], bool]:
+        return self._timers.call_later(delay, lambda: self._dispatch_or_discard(item)).cancel
 
     def _dispatch_or_discard(self, item: T) -> None:
         if not self.dispatch(item):

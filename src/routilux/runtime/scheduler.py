@@ -135,6 +135,7 @@ class JobRun:
         self._retried = 0
         self._restored = 0
         self._tokens = 0
+        self._delayed: dict[int, Callable[[], bool]] = {}  # retries waiting: cancel functions
         self._stopped = False
         self._paused = False
         self._deadline: TimerHandle | None = None
@@ -233,6 +234,13 @@ class JobRun:
             self._outstanding -= self._held
             self._dropped += self._held
             self._held = 0
+            delayed = list(self._delayed.values())
+            self._delayed.clear()
+        withdrawn = sum(cancel() for cancel in delayed)
+        if withdrawn:
+            with self._lock:
+                self._outstanding -= withdrawn
+                self._dropped += withdrawn
         self._job_state.take_held()
         self._executor.wake()
         if self._job_state.finish(status, error, reason):
@@ -428,6 +436,9 @@ class JobRun:
 
     def run(self, activation: Activation) -> None:
         """Run one activation: merge, call the handler, apply the error policy, account."""
+        if activation.retries:
+            with self._lock:
+                self._delayed.pop(id(activation), None)
         if self._stopped:
             self._done(_DROPPED)
             return
@@ -508,12 +519,13 @@ class JobRun:
             activation.merged,
         )
         with self._lock:
+            self._retried += 1
             if self._stopped:
                 self._dropped += 1
                 return
             self._outstanding += 1
-            self._retried += 1
-        self._executor.dispatch_later(retry, delay)
+            # Registered under the lock, so stop() either sees it or runs before it exists.
+            self._delayed[id(retry)] = self._executor.dispatch_later(retry, delay)
 
 
 class Scheduler:

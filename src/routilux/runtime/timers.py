@@ -30,8 +30,9 @@ class TimerHandle:
         self.callback = callback
         self.cancelled = False
 
-    def cancel(self) -> None:
-        self._timers.cancel(self)
+    def cancel(self) -> bool:
+        """True if this call stopped the callback from running (it had not started)."""
+        return self._timers.cancel(self)
 
 
 class Timers:
@@ -58,10 +59,10 @@ class Timers:
                 self._wakeup.notify()
         return handle
 
-    def cancel(self, handle: TimerHandle) -> None:
+    def cancel(self, handle: TimerHandle) -> bool:
         with self._lock:
             if handle.cancelled:
-                return
+                return False
             handle.cancelled = True
             self._cancelled += 1
             if self._cancelled > 64 and self._cancelled * 2 > len(self._heap):
@@ -69,6 +70,7 @@ class Timers:
                 heapq.heapify(self._heap)
                 self._cancelled = 0
             self._wakeup.notify()
+            return True
 
     @property
     def pending(self) -> int:
