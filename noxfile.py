@@ -50,3 +50,10 @@ def bench(session: nox.Session) -> None:
     """The benchmark suite (table + benchmarks/results/latest.json); ``-- --quick`` for a smoke."""
     session.install("-e", ".")
     session.run("python", "-m", "benchmarks", *session.posargs)
+
+
+@nox.session
+def soak(session: nox.Session) -> None:
+    """>= 1M activations with faults, watchdog and leak checks (SOAK_ACTIVATIONS to scale)."""
+    session.install("-e", ".[test]")
+    session.run("python", "-m", "pytest", "-m", "slow", "tests/soak", "-s", *session.posargs)

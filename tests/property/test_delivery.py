@@ -30,6 +30,10 @@ def run(spec: FlowSpec) -> tuple[list[tuple[str, Any]], dict[str, Routine], Any]
 def test_every_emit_is_delivered_exactly_once_per_connected_slot(spec: FlowSpec) -> None:
     calls, routines, job = run(spec)
     expected = spec.expected_items()
+    deliveries = 1 + sum(expected[n].total() for n in (*spec.relays, *spec.leaves))
+    stats = job.statistics()
+    assert (stats.emitted, stats.delivered) == (deliveries, deliveries)
+    assert (stats.dropped, stats.held, stats.pending, stats.retried) == (0, 0, 0, 0)
     for name in spec.relays:
         delivered = Counter(item for who, item in calls if who == name)
         assert delivered == expected[name], name
