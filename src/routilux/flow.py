@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from types import MappingProxyType, TracebackType
 from typing import Any, Final, Literal, TypeAlias
 
+from routilux.checks import check_str, check_timeout
 from routilux.compile.graph import build_graph
 from routilux.compile.plan import CompiledFlow, compile_flow
 from routilux.compile.render import to_dot, to_mermaid
@@ -65,14 +66,6 @@ def _check_limit(limit: object, name: str, minimum: int = 1) -> int | None:
     return limit
 
 
-def _check_timeout(timeout: object, name: str) -> float | None:
-    if timeout is None:
-        return None
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not timeout > 0:
-        raise ValueError(f"{name} must be a number of seconds > 0 or None, got {timeout!r}")
-    return float(timeout)
-
-
 class Flow:
     """A workflow of routines connected event -> slot. See the module docstring."""
 
@@ -96,7 +89,9 @@ class Flow:
             raise ValueError(f"flow_id must be a non-empty string or None, got {flow_id!r}")
         self.flow_id: str = flow_id or uuid.uuid4().hex
         self._strategy = _check_strategy(execution_strategy)
-        self.execution_timeout = _check_timeout(execution_timeout, "execution_timeout")
+        self.execution_timeout = check_timeout(
+            execution_timeout, "execution_timeout", allow_zero=False
+        )
         self._max_activations = _check_limit(max_activations, "max_activations")
         self.history_limit = _check_limit(history_limit, "history_limit", minimum=0)
         self.execution_tracker = execution_tracker
@@ -203,6 +198,13 @@ class Flow:
             and all(isinstance(k, str) and isinstance(v, str) for k, v in param_mapping.items())
         ):
             raise TypeError(f"param_mapping must map str to str, got {param_mapping!r}")
+        for value, name in (
+            (source_routine_id, "source_routine_id"),
+            (source_event, "source_event"),
+            (target_routine_id, "target_routine_id"),
+            (target_slot, "target_slot"),
+        ):
+            check_str(value, name)
         with self._lock:
             source = self._require_routine(source_routine_id, "source")
             target = self._require_routine(target_routine_id, "target")
@@ -407,7 +409,7 @@ class Flow:
         strategy = (
             self._strategy if execution_strategy is None else _check_strategy(execution_strategy)
         )
-        timeout = _check_timeout(timeout, "timeout") or self.execution_timeout
+        timeout = check_timeout(timeout, "timeout", allow_zero=False) or self.execution_timeout
         if entry_params is None:
             params: dict[str, Any] = {}
         elif isinstance(entry_params, Mapping) and all(isinstance(k, str) for k in entry_params):
@@ -501,7 +503,7 @@ class Flow:
         """Wait until every job of this flow is final (or paused with nothing running, since
         only a resume could move it on); False if ``timeout`` passed first."""
         self._refuse_inside_own_handler("wait_for_completion")
-        return self._scheduler.wait_all(timeout)
+        return self._scheduler.wait_all(check_timeout(timeout, "timeout"))
 
     def shutdown(self, wait: bool = True, timeout: float | None = None) -> bool:
         """Drain (``wait=True``) or abandon running jobs and release the thread pool.
@@ -512,7 +514,7 @@ class Flow:
         """
         if wait:
             self._refuse_inside_own_handler("shutdown(wait=True)")
-        return self._scheduler.shutdown(wait=wait, timeout=timeout)
+        return self._scheduler.shutdown(wait=bool(wait), timeout=check_timeout(timeout, "timeout"))
 
     def _refuse_inside_own_handler(self, call: str) -> None:
         active = context.current()

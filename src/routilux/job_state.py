@@ -29,6 +29,7 @@ from typing import Any, Literal, Protocol
 
 import attrs
 
+from routilux.checks import check_timeout
 from routilux.errors import SerializationError
 from routilux.output import NullOutputHandler, OutputHandler, OutputRecord
 from routilux.runtime import context
@@ -410,10 +411,7 @@ class JobState:
         finish while that handler waits), and ``ValueError`` for a negative or non-numeric
         ``timeout``.
         """
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout < 0
-        ):
-            raise ValueError(f"timeout must be a number of seconds >= 0 or None, got {timeout!r}")
+        timeout = check_timeout(timeout, "timeout")
         active = context.current()
         if active is not None and active[0].job_state is self:
             raise RuntimeError(
@@ -432,7 +430,12 @@ class JobState:
         Returns True as soon as it does (no polling delay), False if ``timeout`` elapsed first.
         Raises ``ValueError`` if the job belongs to another flow.
         """
-        if job_state.flow_id != flow.flow_id:
+        if not isinstance(job_state, JobState):
+            raise TypeError(f"job_state must be a JobState, got {type(job_state).__name__}")
+        flow_id = getattr(flow, "flow_id", None)
+        if not isinstance(flow_id, str):
+            raise TypeError(f"flow must be the job's Flow, got {type(flow).__name__}")
+        if job_state.flow_id != flow_id:
             raise ValueError(
                 f"job {job_state.job_id} belongs to flow {job_state.flow_id!r}, "
                 f"not to flow {flow.flow_id!r}"

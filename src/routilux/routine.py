@@ -18,6 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from routilux.binding import BindingKind, Handler, HandlerBinding, analyse
+from routilux.checks import check_str
 from routilux.error_handler import ErrorHandler, ErrorStrategy
 from routilux.errors import NotInJobError
 from routilux.event import Event
@@ -86,8 +87,13 @@ class Routine:
         elif isinstance(output_params, Mapping):
             types = dict(output_params)
             params = tuple(types)
-        else:
+        elif isinstance(output_params, Iterable):
             params = tuple(output_params)
+        else:
+            raise TypeError(
+                f"output_params of event {name!r} must be a list of names or a name -> type "
+                f"mapping, not {type(output_params).__name__}"
+            )
         for param in params or ():
             _check_name(param, f"parameter of event {name!r}", type(self).__name__)
         if params is not None and len(set(params)) != len(params):
@@ -184,14 +190,16 @@ class Routine:
     # -- statistics ------------------------------------------------------------------------
 
     def set_stat(self, key: str, value: Any) -> None:
-        self.__stats.set(key, value)
+        self.__stats.set(check_str(key, "stat key"), value)
 
     def get_stat(self, key: str, default: Any = None) -> Any:
         return self.__stats.get(key, default)
 
     def increment_stat(self, key: str, amount: int | float = 1) -> int | float:
         """Atomically add ``amount`` to stat ``key`` and return the new value."""
-        return self.__stats.increment(key, amount)
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)):
+            raise TypeError(f"increment_stat amount must be an int or float, got {amount!r}")
+        return self.__stats.increment(check_str(key, "stat key"), amount)
 
     def reset_stats(self, keys: Iterable[str] | None = None) -> None:
         self.__stats.reset(keys)

@@ -16,6 +16,7 @@ SRC = Path(__file__).resolve().parents[2] / "src" / "routilux"
 
 RANKS = {
     "errors": 0,
+    "checks": 0,
     "stats": 0,
     "error_handler": 0,
     "output": 0,
