@@ -130,7 +130,7 @@ def test_retry_waits_without_blocking_other_work(strategy: ExecutionStrategy) ->
             order.append(f"{value} ran")
 
     worker = Slow()
-    worker.set_error_handler(ErrorHandler("retry", max_retries=1, retry_delay=0.2))
+    worker.set_error_handler(ErrorHandler("retry", max_retries=1, retry_delay=0.5))
     job = finish(wire(strategy, worker, workers=1), count=2)
     assert job.status == "completed"
     assert order == ["0 failed", "1 ran", "0 ran"]

@@ -78,7 +78,7 @@ def test_timeout_fails_the_job_while_a_handler_still_sleeps(
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_a_job_finishing_in_time_is_not_failed_later(strategy: ExecutionStrategy) -> None:
-    flow = Flow(execution_strategy=strategy, execution_timeout=0.05)
+    flow = Flow(execution_strategy=strategy, execution_timeout=0.5)
     counter = Counter()
     release, entered = threading.Event(), threading.Event()
     release.set()
@@ -90,7 +90,7 @@ def test_a_job_finishing_in_time_is_not_failed_later(strategy: ExecutionStrategy
     assert job.status == "completed"
     done = threading.Event()
     # Wait past the deadline on a real timer, then check nothing changed.
-    threading.Timer(0.1, done.set).start()
+    threading.Timer(0.6, done.set).start()
     assert done.wait(timeout=10)
     assert job.status == "completed" and job.error is None
     flow.shutdown()
