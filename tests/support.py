@@ -7,10 +7,11 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from routilux import Flow, Routine
+from routilux import ExecutionContext, Flow, Routine
 from routilux.flow import ExecutionStrategy
 from routilux.merge import MergeSpec
 
@@ -29,6 +30,20 @@ def run_python(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]
         check=False,
         env={**os.environ, "PYTHONPATH": str(ROOT / "src")},
     )
+
+
+class OnTrigger(Routine):
+    """trigger -> calls ``action(execution_context)`` inside the job (for re-entrancy tests)."""
+
+    def __init__(self, action: Callable[[ExecutionContext], object]) -> None:
+        super().__init__()
+        self.action = action
+        self.define_slot("trigger", handler=self.go)
+
+    def go(self) -> None:
+        context = self.get_execution_context()
+        assert context is not None
+        self.action(context)
 
 
 class Blocker(Routine):

@@ -104,13 +104,18 @@ def register_exception(cls: type[BaseException], *, name: str | None = None) -> 
     _add(_exceptions, name or default_name(cls), cls, "exception")
 
 
+def _name_of(table: dict[str, Any], obj: object) -> str | None:
+    """The name ``obj`` is registered under in ``table`` (identity, not equality), if any."""
+    with _lock:
+        return next((name for name, registered in table.items() if registered is obj), None)
+
+
 def routine_type_name(routine: Routine) -> str:
     """The registered name of ``routine``'s exact class; SerializationError if unregistered."""
     cls = type(routine)
-    with _lock:
-        for name, registered in _routines.items():
-            if registered is cls:
-                return name
+    name = _name_of(_routines, cls)
+    if name is not None:
+        return name
     raise SerializationError(
         f"routine class {cls.__qualname__} is not registered, so a flow holding it cannot be "
         f"saved; decorate the class with @routilux.register_routine"
@@ -130,10 +135,9 @@ def routine_class(name: str) -> type[Routine]:
 
 def callable_name(fn: Callable[..., Any], where: str) -> str:
     """The registered name of ``fn``; SerializationError naming ``where`` if unregistered."""
-    with _lock:
-        for name, registered in _callables.items():
-            if registered is fn:
-                return name
+    name = _name_of(_callables, fn)
+    if name is not None:
+        return name
     label = getattr(fn, "__qualname__", repr(fn))
     raise SerializationError(
         f"{where} is {label}, which cannot be restored from data (a lambda, nested function or "
@@ -156,10 +160,9 @@ def lookup_callable(name: str, where: str) -> Callable[..., Any]:
 def exception_name(cls: type[BaseException]) -> str:
     if _BUILTIN_EXCEPTIONS.get(cls.__name__) is cls:
         return cls.__name__
-    with _lock:
-        for name, registered in _exceptions.items():
-            if registered is cls:
-                return name
+    name = _name_of(_exceptions, cls)
+    if name is not None:
+        return name
     raise SerializationError(
         f"exception class {cls.__qualname__} in retryable_exceptions is not registered; "
         "register it with routilux.register_exception"

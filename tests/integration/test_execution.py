@@ -14,7 +14,7 @@ from routilux import (
     Routine,
 )
 from routilux.flow import ExecutionStrategy
-from tests.support import STRATEGIES, Relay, Sink, Source, chain
+from tests.support import STRATEGIES, OnTrigger, Relay, Sink, Source, chain
 
 pytestmark = pytest.mark.parametrize("strategy", STRATEGIES)
 
@@ -227,21 +227,14 @@ def test_emit_from_a_routine_outside_the_flow_fails_clearly(strategy: ExecutionS
 def test_wait_from_inside_a_handler_is_refused(strategy: ExecutionStrategy) -> None:
     outcome: list[str] = []
 
-    class Waiter(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.define_slot("trigger", handler=self.go)
-
-        def go(self) -> None:
-            context = self.get_execution_context()
-            assert context is not None
-            try:
-                context.flow.wait_for_completion(timeout=5)
-            except RuntimeError as error:
-                outcome.append(str(error))
+    def wait_inside(context: ExecutionContext) -> None:
+        try:
+            context.flow.wait_for_completion(timeout=5)
+        except RuntimeError as error:
+            outcome.append(str(error))
 
     flow = Flow(execution_strategy=strategy)
-    flow.add_routine(Waiter(), "w")
+    flow.add_routine(OnTrigger(wait_inside), "w")
     assert run(flow, "w").status == "completed"
     assert len(outcome) == 1 and "would wait for the very job" in outcome[0]
 

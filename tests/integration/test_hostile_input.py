@@ -12,6 +12,7 @@ import pytest
 
 from routilux import (
     ErrorHandler,
+    ExecutionContext,
     Flow,
     JobState,
     NotInJobError,
@@ -19,7 +20,7 @@ from routilux import (
     register_routine,
 )
 from routilux.flow import ExecutionStrategy
-from tests.support import STRATEGIES, Blocker, Sink, Source
+from tests.support import STRATEGIES, Blocker, OnTrigger, Sink, Source
 
 
 def ready_flow() -> Flow:
@@ -175,20 +176,12 @@ def test_the_engine_stays_usable_after_bad_calls() -> None:
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_execute_from_inside_a_handler_runs_the_inner_job(strategy: ExecutionStrategy) -> None:
     inner_jobs: list[JobState] = []
-
-    class Spawner(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.define_slot("trigger", handler=self.go)
-
-        def go(self) -> None:
-            context = self.get_execution_context()
-            assert context is not None
-            inner_jobs.append(context.flow.execute("src", {"count": 2}))
-
     flow = Flow(execution_strategy=strategy, max_workers=2)
     sink = Sink()
-    flow.add_routine(Spawner(), "spawner")
+    flow.add_routine(
+        OnTrigger(lambda context: inner_jobs.append(context.flow.execute("src", {"count": 2}))),
+        "spawner",
+    )
     flow.add_routine(Source(), "src")
     flow.add_routine(sink, "sink")
     flow.connect("src", "out", "sink", "input")
@@ -204,28 +197,21 @@ def test_execute_from_inside_a_handler_runs_the_inner_job(strategy: ExecutionStr
 def test_shutdown_and_waits_from_inside_a_handler(strategy: ExecutionStrategy) -> None:
     refused: list[str] = []
 
-    class Reentrant(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.define_slot("trigger", handler=self.go)
-
-        def go(self) -> None:
-            context = self.get_execution_context()
-            assert context is not None
-            for call in (
-                lambda: context.flow.shutdown(wait=True),
-                context.flow.wait_for_completion,
-                context.job_state.wait,
-                lambda: JobState.wait_for_completion(context.flow, context.job_state, 1),
-            ):
-                try:
-                    call()
-                except RuntimeError as error:
-                    refused.append(str(error))
-            context.flow.shutdown(wait=False)  # allowed: cancels this very job
+    def reenter(context: ExecutionContext) -> None:
+        for call in (
+            lambda: context.flow.shutdown(wait=True),
+            context.flow.wait_for_completion,
+            context.job_state.wait,
+            lambda: JobState.wait_for_completion(context.flow, context.job_state, 1),
+        ):
+            try:
+                call()
+            except RuntimeError as error:
+                refused.append(str(error))
+        context.flow.shutdown(wait=False)  # allowed: cancels this very job
 
     flow = Flow(execution_strategy=strategy)
-    flow.add_routine(Reentrant(), "r")
+    flow.add_routine(OnTrigger(reenter), "r")
     flow.add_routine(Source(), "src")
     job = flow.execute("r")
     assert job.wait(timeout=10)

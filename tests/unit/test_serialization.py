@@ -20,6 +20,7 @@ from routilux import (
     register_routine,
 )
 from routilux.registry import routine_class
+from tests.support import OnTrigger
 
 
 class CanaryError(Exception):
@@ -187,18 +188,10 @@ def test_registration_rules() -> None:
 
 
 def test_job_payloads_that_are_not_json_are_refused_naming_routine_and_key() -> None:
-    class Holder(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.define_slot("trigger", handler=self.go)
-
-        def go(self) -> None:
-            context = self.get_execution_context()
-            assert context is not None
-            context.job_state.update_shared_data("lock", {1, 2})
-
     flow = Flow()
-    flow.add_routine(Holder(), "holder")
+    flow.add_routine(
+        OnTrigger(lambda context: context.job_state.update_shared_data("lock", {1, 2})), "holder"
+    )
     job = flow.execute("holder")
     with pytest.raises(SerializationError, match=r"shared_data, key 'lock' holds set"):
         job.serialize()
