@@ -241,3 +241,19 @@ def test_entry_params_missing_a_required_trigger_parameter_are_refused() -> None
     assert Loud.calls == []
     assert flow.execute("n", {"count": 1, "label": "x"}).status == "completed"
     assert Loud.calls == ["ran"]
+
+
+def test_a_source_without_trigger_is_an_error_even_without_an_entry() -> None:
+    flow = Flow()
+    flow.add_routine(Loud(), "start")
+    flow.add_routine(Loud(slot="input"), "orphan_source")
+    flow.add_routine(Sink(), "sink")
+    flow.connect("orphan_source", "out", "sink", "input")
+    report = flow.validate()
+    assert [(p.code, p.location) for p in report.errors] == [
+        ("entry-without-trigger", "orphan_source")
+    ]
+    assert [p.location for p in report.warnings if p.code == "unreachable-routine"] == ["sink"]
+    with pytest.raises(FlowValidationError, match="entry-without-trigger"):
+        flow.execute("start")
+    assert Loud.calls == []

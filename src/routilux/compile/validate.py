@@ -10,7 +10,8 @@ errors
   ``handler-param-unprovided``  a handler requires a parameter a connected event never provides
   ``no-entry``                  no routine has a ``trigger`` slot, so nothing can start the flow
   ``unknown-entry``             ``execute`` / ``validate`` named a routine the flow lacks
-  ``entry-without-trigger``     the entry routine has no ``trigger`` slot
+  ``entry-without-trigger``     the entry routine has no ``trigger`` slot, or a routine that
+                                feeds others has neither a trigger slot nor any input
   ``entry-param-missing``       ``execute``'s entry_params lack a parameter the trigger handler
                                 requires (checked by ``CompiledFlow.trigger``)
 warnings
@@ -208,6 +209,24 @@ def _check_cycles(graph: FlowGraph) -> Iterator[Problem]:
 
 def _check_entries(graph: FlowGraph) -> Iterator[Problem]:
     entries = entry_candidates(graph)
+    # A routine that feeds others but that nothing feeds is where work would start: without
+    # a trigger slot it never can, and neither can what depends only on it.
+    stranded = [
+        node
+        for node, routine in routines_of(graph)
+        if graph.in_degree(node) == 0
+        and graph.out_degree(node) > 0
+        and TRIGGER_SLOT not in routine.slots
+    ]
+    for node in stranded:
+        yield Problem(
+            "entry-without-trigger",
+            "error",
+            node,
+            f"routine {node!r} sends to other routines but nothing connects to it and it has no "
+            f"{TRIGGER_SLOT!r} slot, so it can never run",
+            f"define_slot({TRIGGER_SLOT!r}, handler=...) on it, or connect an event to it",
+        )
     if not entries and len(graph):
         yield Problem(
             "no-entry",
@@ -226,7 +245,7 @@ def _check_entries(graph: FlowGraph) -> Iterator[Problem]:
                 reachable.add(successor)
                 frontier.append(successor)
     for node in graph:
-        if node not in reachable:
+        if node not in reachable and node not in stranded:
             yield Problem(
                 "unreachable-routine",
                 "warning",
