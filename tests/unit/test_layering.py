@@ -42,6 +42,8 @@ RANKS = {
     "compile.plan": 7,
     "runtime.scheduler": 8,
     "flow": 9,
+    "cli": 10,
+    "__main__": 11,
     "": 10,  # the package __init__: public re-exports only
 }
 
