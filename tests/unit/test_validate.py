@@ -257,3 +257,44 @@ def test_a_source_without_trigger_is_an_error_even_without_an_entry() -> None:
     with pytest.raises(FlowValidationError, match="entry-without-trigger"):
         flow.execute("start")
     assert Loud.calls == []
+
+
+def test_declared_param_types_must_agree_with_handler_annotations() -> None:
+    class Typed(Routine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.define_slot("trigger", handler=lambda: None)
+            self.define_event("out", {"count": int, "label": str, "anything": list})
+
+    class WantsText(Routine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.define_slot("input", handler=self.take)
+
+        def take(self, count: str, label: str, anything: object = None) -> None:
+            del count, label, anything
+
+    class WantsNumber(Routine):
+        def __init__(self) -> None:
+            super().__init__()
+            self.define_slot("input", handler=self.take)
+
+        def take(self, count: float | int, label: str, **rest: Any) -> None:
+            del count, label, rest
+
+    flow = Flow()
+    flow.add_routine(Typed(), "typed")
+    flow.add_routine(WantsText(), "text")
+    flow.add_routine(WantsNumber(), "number")
+    flow.connect("typed", "out", "text", "input")
+    flow.connect("typed", "out", "number", "input")
+    (problem,) = flow.validate().errors
+    assert problem.code == "param-type-mismatch"
+    assert problem.location == "typed.out -> text.input"
+    assert "'count' as int" in problem.message and "as str" in problem.message
+
+    renamed = Flow()
+    renamed.add_routine(Typed(), "typed")
+    renamed.add_routine(WantsText(), "text")
+    renamed.connect("typed", "out", "text", "input", {"count": "anything", "anything": "count"})
+    assert "param-type-mismatch" in renamed.validate().codes()  # list arrives as count: str

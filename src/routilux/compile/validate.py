@@ -8,6 +8,8 @@ errors
   ``mapping-undeclared-param``  a ``param_mapping`` key the event does not declare
   ``mapping-collision``         a mapping sends two keys to one slot key (one would be lost)
   ``handler-param-unprovided``  a handler requires a parameter a connected event never provides
+  ``param-type-mismatch``       an event declares a param's type and the handler annotates it
+                                with an unrelated class
   ``no-entry``                  no routine has a ``trigger`` slot, so nothing can start the flow
   ``unknown-entry``             ``execute`` / ``validate`` named a routine the flow lacks
   ``entry-without-trigger``     the entry routine has no ``trigger`` slot, or a routine that
@@ -23,12 +25,13 @@ warnings
 
 from __future__ import annotations
 
+import typing
 from collections.abc import Iterator
 
 import attrs
 import networkx as nx
 
-from routilux.binding import BindingKind
+from routilux.binding import BindingKind, Handler, HandlerBinding
 from routilux.compile.graph import (
     TRIGGER_SLOT,
     FlowGraph,
@@ -185,6 +188,36 @@ def _check_mapping(graph: FlowGraph, connection: Connection) -> Iterator[Problem
             f"(it provides: {', '.join(sorted(provided)) or 'nothing'})",
             f"give {param!r} a default, declare it on the event, or map a param to it",
         )
+    if event.types and slot.merge.kind == "override" and slot.handler is not None:
+        yield from _check_types(connection, event.types, slot.handler, slot.binding)
+
+
+def _check_types(
+    connection: Connection, types: dict[str, object], handler: Handler, binding: HandlerBinding
+) -> Iterator[Problem]:
+    """Declared event param types against the handler's annotations, where both are plain
+    classes (generics, unions and unresolvable annotations are not judged)."""
+    if binding.kind not in (BindingKind.NAMED, BindingKind.SINGLE, BindingKind.KWARGS):
+        return
+    try:
+        hints = typing.get_type_hints(handler)
+    except Exception:  # annotations that do not evaluate are the handler author's business
+        return
+    for name, sent in types.items():
+        received = hints.get(connection.param_mapping.get(name, name))
+        if not (isinstance(sent, type) and isinstance(received, type)) or received is object:
+            continue
+        if not (issubclass(sent, received) or issubclass(received, sent)):
+            arrives = connection.param_mapping.get(name, name)
+            yield Problem(
+                "param-type-mismatch",
+                "error",
+                connection.label,
+                f"event {connection.event!r} declares {name!r} as {sent.__qualname__}, but the "
+                f"handler of slot {connection.slot!r} on {connection.target_id!r} annotates "
+                f"{arrives!r} as {received.__qualname__}",
+                "make the declared type and the annotation agree, or map the param elsewhere",
+            )
 
 
 def _check_cycles(graph: FlowGraph) -> Iterator[Problem]:
