@@ -31,7 +31,7 @@ def run(quick: bool) -> list[Row]:
             *workloads.compile_time([10, 100], repeats=1),
         ]
     return [
-        *workloads.throughput(items=50_000, repeats=3),
+        *workloads.throughput(items=50_000, repeats=5),
         *workloads.fan_out(workers=8, delay=0.1, repeats=3),
         *workloads.completion_latency(samples=200),
         *workloads.scaling([1_000, 10_000, 100_000, 1_000_000], repeats=3),

@@ -11,7 +11,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-from routilux import Flow, Routine
+from routilux import ExecutionTracker, Flow, Routine
 from routilux.flow import ExecutionStrategy
 
 
@@ -50,9 +50,18 @@ class End(Routine):
 
 
 def chain_flow(
-    strategy: ExecutionStrategy, workers: int = 4, max_activations: int | None = None
+    strategy: ExecutionStrategy,
+    workers: int = 4,
+    max_activations: int | None = None,
+    tracked: bool = False,
 ) -> tuple[Flow, End]:
-    flow = Flow(execution_strategy=strategy, max_workers=workers, max_activations=max_activations)
+    """The source -> mid -> end chain; ``tracked`` attaches an :class:`ExecutionTracker`."""
+    flow = Flow(
+        execution_strategy=strategy,
+        max_workers=workers,
+        max_activations=max_activations,
+        execution_tracker=ExecutionTracker() if tracked else None,
+    )
     end = End()
     flow.add_routine(Source(), "source")
     flow.add_routine(Mid(), "mid")

@@ -8,12 +8,15 @@ with them: attach it for the runs you want to measure.
 
 Guarantees: thread-safe; records are appended under one lock and read as copies; the report
 methods compute from a consistent snapshot. Times are ``time.perf_counter()`` seconds.
+
+Cost: the runtime hands the tracker plain values, stored as one tuple per activation and one
+per emit (covering all of that emit's targets); the record objects are built only when read.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Sequence
 
 import attrs
 
@@ -75,31 +78,37 @@ class FlowPerformance:
     routines: dict[str, RoutinePerformance]
 
 
+# The plain values the runtime reports; records are built from them when read.
+ActivationValues = tuple[str, str, str, float, float, str]
+DeliveryValues = tuple[str, str, str, Sequence[tuple[str, str]], float]
+
+
 class ExecutionTracker:
-    """Collects :class:`ActivationRecord` and :class:`DeliveryRecord` entries. Thread-safe."""
+    """Collects activation and delivery records. Thread-safe."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._activations: list[ActivationRecord] = []
-        self._deliveries: list[DeliveryRecord] = []
+        self._activations: list[ActivationValues] = []
+        self._deliveries: list[DeliveryValues] = []
 
-    def record_activation(self, record: ActivationRecord) -> None:
+    def record_activation(self, values: ActivationValues) -> None:
+        """One handler run ended: ``(job_id, routine_id, slot_name, start, end, outcome)``."""
         with self._lock:
-            self._activations.append(record)
+            self._activations.append(values)
 
-    def record_deliveries(self, records: Iterable[DeliveryRecord]) -> None:
+    def record_deliveries(self, values: DeliveryValues) -> None:
+        """One emit, delivered to each target:
+        ``(job_id, source_id, event_name, ((target_id, slot_name), ...), timestamp)``."""
         with self._lock:
-            self._deliveries.extend(records)
+            self._deliveries.append(values)
 
     @property
     def activations(self) -> list[ActivationRecord]:
-        with self._lock:
-            return list(self._activations)
+        return self._snapshot()[0]
 
     @property
     def deliveries(self) -> list[DeliveryRecord]:
-        with self._lock:
-            return list(self._deliveries)
+        return self._snapshot()[1]
 
     def clear(self) -> None:
         with self._lock:
@@ -135,7 +144,15 @@ class ExecutionTracker:
 
     def _snapshot(self) -> tuple[list[ActivationRecord], list[DeliveryRecord]]:
         with self._lock:
-            return list(self._activations), list(self._deliveries)
+            activations, deliveries = list(self._activations), list(self._deliveries)
+        return (
+            [ActivationRecord(*a) for a in activations],
+            [
+                DeliveryRecord(job_id, source_id, event_name, target_id, slot_name, timestamp)
+                for job_id, source_id, event_name, targets, timestamp in deliveries
+                for target_id, slot_name in targets
+            ],
+        )
 
 
 def _routine_performance(

@@ -163,3 +163,24 @@ def test_tracker_records_failures_and_can_be_detached(strategy: ExecutionStrateg
     assert tracker.get_routine_performance("fails").activations == 3
     with pytest.raises(TypeError, match="ExecutionTracker"):
         flow.execution_tracker = object()  # type: ignore[assignment]
+
+
+def test_tracker_records_one_delivery_per_target_of_a_fan_out(strategy: ExecutionStrategy) -> None:
+    tracker = ExecutionTracker()
+    flow = Flow(execution_strategy=strategy, max_workers=3, execution_tracker=tracker)
+    sinks = [Sink(), Sink(), Sink()]
+    flow.add_routine(Source(), "src")
+    for i, sink in enumerate(sinks):
+        flow.add_routine(sink, f"sink{i}")
+        flow.connect("src", "out", f"sink{i}", "input")
+    job = flow.execute("src", {"count": 4})
+    assert job.wait(timeout=10)
+    flow.shutdown()
+
+    deliveries = tracker.deliveries
+    assert len(deliveries) == 3 * 4
+    assert sorted(d.target_id for d in deliveries) == sorted([f"sink{i}" for i in range(3)] * 4)
+    assert all(d.job_id == job.job_id and d.source_id == "src" for d in deliveries)
+    received = [tracker.get_routine_performance(f"sink{i}").deliveries_received for i in range(3)]
+    assert received == [4, 4, 4]
+    assert tracker.get_routine_performance("src").deliveries_sent == 12

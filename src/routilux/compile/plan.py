@@ -85,6 +85,12 @@ class EventRoute:
     event_name: str
     declared: frozenset[str] | None
     targets: tuple[Target, ...]
+    target_labels: tuple[tuple[str, str], ...] = attrs.field(
+        init=False,
+        default=attrs.Factory(
+            lambda self: tuple((t.routine_id, t.slot_name) for t in self.targets), takes_self=True
+        ),
+    )
 
     def check_payload(self, payload: Payload) -> None:
         declared = self.declared

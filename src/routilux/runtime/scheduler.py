@@ -39,7 +39,7 @@ from typing import Any
 from routilux.compile.plan import CompiledFlow, EventRoute, Target
 from routilux.error_handler import ErrorStrategy
 from routilux.errors import ActivationLimitError, JobTimeoutError
-from routilux.execution_tracker import ActivationRecord, DeliveryRecord, ExecutionTracker
+from routilux.execution_tracker import ExecutionTracker
 from routilux.job_state import (
     DeferredEvent,
     ErrorRecord,
@@ -337,12 +337,14 @@ class JobRun:
         targets = route.targets
         tracker = self._tracker
         if tracker is not None:
-            now, job_id = time.perf_counter(), self._job_state.job_id
             tracker.record_deliveries(
-                DeliveryRecord(
-                    job_id, route.source_id, route.event_name, t.routine_id, t.slot_name, now
+                (
+                    self._job_state.job_id,
+                    route.source_id,
+                    route.event_name,
+                    route.target_labels,
+                    time.perf_counter(),
                 )
-                for t in targets
             )
         if len(targets) == 1:  # the common case, without building a list
             target = targets[0]
@@ -471,7 +473,7 @@ class JobRun:
             _deactivate(token)
             if tracker is not None:
                 tracker.record_activation(
-                    ActivationRecord(
+                    (
                         self._job_state.job_id,
                         target.routine_id,
                         target.slot_name,
