@@ -9,9 +9,12 @@ flow's, else ``STOP``.
 from __future__ import annotations
 
 import enum
+import math
 from typing import Any
 
 import attrs
+
+from routilux.checks import LONGEST_WAIT
 
 
 class ErrorStrategy(enum.StrEnum):
@@ -34,9 +37,17 @@ def _to_strategy(value: Any) -> ErrorStrategy:
         raise ValueError(f"unknown error strategy {value!r}; valid values are {valid}") from None
 
 
-def _non_negative(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise ValueError(f"ErrorHandler.{attribute.name} must be a number >= 0, got {value!r}")
+def _seconds(_: object, attribute: attrs.Attribute[Any], value: float) -> None:
+    bad_type = isinstance(value, bool) or not isinstance(value, (int, float))
+    if bad_type or not math.isfinite(value) or value < 0:
+        raise ValueError(
+            f"ErrorHandler.{attribute.name} must be a finite number >= 0, got {value!r}"
+        )
+
+
+def _count(_: object, attribute: attrs.Attribute[Any], value: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"ErrorHandler.{attribute.name} must be an int >= 0, got {value!r}")
 
 
 def _exception_types(value: Any) -> tuple[type[BaseException], ...]:
@@ -54,17 +65,22 @@ class ErrorHandler:
     retries are exhausted a critical routine fails the job, a non-critical one is recorded."""
 
     strategy: ErrorStrategy = attrs.field(default=ErrorStrategy.STOP, converter=_to_strategy)
-    max_retries: int = attrs.field(default=3, validator=_non_negative)
-    retry_delay: float = attrs.field(default=1.0, validator=_non_negative)
-    retry_backoff: float = attrs.field(default=2.0, validator=_non_negative)
+    max_retries: int = attrs.field(default=3, validator=_count)
+    retry_delay: float = attrs.field(default=1.0, validator=_seconds)
+    retry_backoff: float = attrs.field(default=2.0, validator=_seconds)
     retryable_exceptions: tuple[type[BaseException], ...] = attrs.field(
         default=(Exception,), converter=_exception_types
     )
     is_critical: bool = False
 
     def delay_before(self, attempt: int) -> float:
-        """Seconds to wait before retry number ``attempt`` (1-based)."""
-        return float(self.retry_delay * self.retry_backoff ** (attempt - 1))
+        """Seconds to wait before retry number ``attempt`` (1-based), at most
+        :data:`~routilux.checks.LONGEST_WAIT` (a back-off that overflows waits that long)."""
+        try:
+            delay = float(self.retry_delay * self.retry_backoff ** (attempt - 1))
+        except OverflowError:
+            return LONGEST_WAIT
+        return min(delay, LONGEST_WAIT)
 
     def can_retry(self, error: BaseException, retries_done: int) -> bool:
         """Whether a RETRY policy re-runs an activation that has already been retried

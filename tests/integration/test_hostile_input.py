@@ -4,6 +4,7 @@ BaseException subclasses fail their job; and the engine stays usable afterwards.
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -129,6 +130,10 @@ BAD_CALLS: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("ErrorHandler strategy", lambda: ErrorHandler("explode"), ValueError, "error strategy"),
     ("ErrorHandler retries", lambda: ErrorHandler(max_retries=-1), ValueError, "max_retries"),
     ("ErrorHandler delay", lambda: ErrorHandler(retry_delay=bad("1")), ValueError, "retry_delay"),
+    ("ErrorHandler inf", lambda: ErrorHandler(retry_delay=math.inf), ValueError, "finite"),
+    ("ErrorHandler nan", lambda: ErrorHandler(retry_delay=math.nan), ValueError, "finite"),
+    ("ErrorHandler backoff", lambda: ErrorHandler(retry_backoff=math.inf), ValueError, "backoff"),
+    ("ErrorHandler float retries", lambda: ErrorHandler(max_retries=bad(1.5)), ValueError, "int"),
     (
         "ErrorHandler exceptions",
         lambda: ErrorHandler(retryable_exceptions=bad([int])),

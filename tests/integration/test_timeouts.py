@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from routilux import Flow, JobState, JobTimeoutError, Routine
+from routilux import ErrorHandler, Flow, JobState, JobTimeoutError, Routine
 from routilux.flow import ExecutionStrategy
 from tests.support import STRATEGIES
 
@@ -94,3 +94,53 @@ def test_a_job_finishing_in_time_is_not_failed_later(strategy: ExecutionStrategy
     assert done.wait(timeout=10)
     assert job.status == "completed" and job.error is None
     flow.shutdown()
+
+
+class FailsTwice(Routine):
+    """trigger: raises on its first two calls, then succeeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls = 0
+        self.define_slot("trigger", handler=self.go)
+
+    def go(self) -> None:
+        self.calls += 1
+        if self.calls <= 2:
+            raise ValueError(f"attempt {self.calls}")
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_infinite_and_huge_timeouts_mean_no_timeout(strategy: ExecutionStrategy) -> None:
+    # A timeout no lock can wait for (inf, or beyond threading.TIMEOUT_MAX) is no timeout: the
+    # timer thread must not die on it, so the job's retries (also timers) still run.
+    flow = Flow(execution_strategy=strategy, execution_timeout=float("inf"))
+    assert flow.execution_timeout is None
+    routine = FailsTwice()
+    routine.set_error_handler(ErrorHandler("retry", max_retries=3, retry_delay=0.001))
+    flow.add_routine(routine, "r")
+    with flow:
+        job = flow.execute("r", timeout=1e300)
+        assert job.wait(timeout=1e300)
+        assert flow.wait_for_completion(timeout=float("inf"))
+    assert (job.status, routine.calls) == ("completed", 3)
+
+
+def test_an_overflowing_back_off_waits_the_longest_wait_instead_of_raising() -> None:
+    handler = ErrorHandler("retry", max_retries=50, retry_delay=1e300, retry_backoff=1e300)
+    assert handler.delay_before(1) == threading.TIMEOUT_MAX  # 1e300 s is beyond it too
+    assert handler.delay_before(40) == threading.TIMEOUT_MAX  # 1e300 ** 40 overflows
+    assert ErrorHandler("retry", retry_delay=0.5, retry_backoff=3).delay_before(3) == 4.5
+
+
+def test_a_job_waiting_out_a_huge_back_off_can_still_be_cancelled() -> None:
+    flow = Flow(execution_strategy="concurrent")
+    routine = FailsTwice()
+    routine.set_error_handler(ErrorHandler("retry", max_retries=3, retry_delay=1e12))
+    flow.add_routine(routine, "r")
+    with flow:
+        job = flow.execute("r")
+        assert not job.wait(timeout=0.05)  # waiting out a retry delay of 1e12 s
+        assert flow.cancel(job, "no patience")
+        assert job.wait(timeout=10)
+    assert (job.status, routine.calls) == ("cancelled", 1)

@@ -18,7 +18,7 @@ RANKS = {
     "errors": 0,
     "checks": 0,
     "stats": 0,
-    "error_handler": 0,
+    "error_handler": 1,
     "output": 0,
     "execution_tracker": 0,
     "merge": 1,

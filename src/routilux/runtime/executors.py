@@ -127,7 +127,7 @@ class InlineExecutor(Generic[T]):
                 if remaining <= 0:
                     self._queue.append(heapq.heappop(self._delayed)[2])
                     return True
-                self._changed.wait(remaining)
+                self._changed.wait(min(remaining, threading.TIMEOUT_MAX))
             return False
 
 

@@ -107,5 +107,5 @@ class Timers:
                 heapq.heappop(self._heap)
                 handle.cancelled = True  # ran: a later cancel() is a no-op
                 return handle
-            self._wakeup.wait(remaining)
+            self._wakeup.wait(min(remaining, threading.TIMEOUT_MAX))
         return None
