@@ -46,6 +46,21 @@ class OnTrigger(Routine):
         self.action(context)
 
 
+class FlakyTrigger(Routine):
+    """trigger: raises ``error`` on each of its first ``failures`` calls, then succeeds."""
+
+    def __init__(self, failures: int, error: type[Exception] = ValueError) -> None:
+        super().__init__()
+        self.failures, self.error = failures, error
+        self.calls = 0
+        self.define_slot("trigger", handler=self.go)
+
+    def go(self) -> None:
+        self.calls += 1
+        if self.calls <= self.failures:
+            raise self.error(f"attempt {self.calls}")
+
+
 class Blocker(Routine):
     """trigger: sets ``entered``, blocks until ``release`` is set (10 s at most), emits ``out``."""
 

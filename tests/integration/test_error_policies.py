@@ -9,7 +9,7 @@ import pytest
 
 from routilux import ErrorHandler, ErrorStrategy, Flow, JobState, Routine
 from routilux.flow import ExecutionStrategy
-from tests.support import STRATEGIES, Source
+from tests.support import STRATEGIES, FlakyTrigger, Source
 
 pytestmark = pytest.mark.parametrize("strategy", STRATEGIES)
 
@@ -163,17 +163,7 @@ def test_skip_marks_the_routine_skipped(strategy: ExecutionStrategy) -> None:
 
 
 def test_entry_failure_uses_the_same_policy(strategy: ExecutionStrategy) -> None:
-    class Entry(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.calls = 0
-            self.define_slot("trigger", handler=self.go)
-
-        def go(self) -> None:
-            self.calls += 1
-            raise ConnectionError("entry down")
-
-    entry = Entry()
+    entry = FlakyTrigger(failures=99, error=ConnectionError)
     entry.set_error_handler(retry(2))
     flow = Flow(execution_strategy=strategy)
     flow.add_routine(entry, "entry")

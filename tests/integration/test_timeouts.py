@@ -7,7 +7,7 @@ import pytest
 
 from routilux import ErrorHandler, Flow, JobState, JobTimeoutError, Routine
 from routilux.flow import ExecutionStrategy
-from tests.support import STRATEGIES
+from tests.support import STRATEGIES, FlakyTrigger
 
 
 class SlowChain(Routine):
@@ -96,27 +96,13 @@ def test_a_job_finishing_in_time_is_not_failed_later(strategy: ExecutionStrategy
     flow.shutdown()
 
 
-class FailsTwice(Routine):
-    """trigger: raises on its first two calls, then succeeds."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.calls = 0
-        self.define_slot("trigger", handler=self.go)
-
-    def go(self) -> None:
-        self.calls += 1
-        if self.calls <= 2:
-            raise ValueError(f"attempt {self.calls}")
-
-
 @pytest.mark.parametrize("strategy", STRATEGIES)
 def test_infinite_and_huge_timeouts_mean_no_timeout(strategy: ExecutionStrategy) -> None:
     # A timeout no lock can wait for (inf, or beyond threading.TIMEOUT_MAX) is no timeout: the
     # timer thread must not die on it, so the job's retries (also timers) still run.
     flow = Flow(execution_strategy=strategy, execution_timeout=float("inf"))
     assert flow.execution_timeout is None
-    routine = FailsTwice()
+    routine = FlakyTrigger(failures=2)
     routine.set_error_handler(ErrorHandler("retry", max_retries=3, retry_delay=0.001))
     flow.add_routine(routine, "r")
     with flow:
@@ -135,7 +121,7 @@ def test_an_overflowing_back_off_waits_the_longest_wait_instead_of_raising() -> 
 
 def test_a_job_waiting_out_a_huge_back_off_can_still_be_cancelled() -> None:
     flow = Flow(execution_strategy="concurrent")
-    routine = FailsTwice()
+    routine = FlakyTrigger(failures=2)
     routine.set_error_handler(ErrorHandler("retry", max_retries=3, retry_delay=1e12))
     flow.add_routine(routine, "r")
     with flow:
