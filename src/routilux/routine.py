@@ -25,7 +25,7 @@ from routilux.event import Event
 from routilux.merge import MergeSpec, resolve
 from routilux.runtime import context
 from routilux.slot import Slot
-from routilux.stats import Stats
+from routilux.stats import StatChange, Stats
 
 _NO_HANDLER = HandlerBinding(BindingKind.NONE)
 
@@ -190,7 +190,7 @@ class Routine:
     # -- statistics ------------------------------------------------------------------------
 
     def set_stat(self, key: str, value: Any) -> None:
-        self.__stats.set(check_str(key, "stat key"), value)
+        self._change_stats(StatChange("set", check_str(key, "stat key"), value))
 
     def get_stat(self, key: str, default: Any = None) -> Any:
         return self.__stats.get(key, default)
@@ -199,10 +199,26 @@ class Routine:
         """Atomically add ``amount`` to stat ``key`` and return the new value."""
         if isinstance(amount, bool) or not isinstance(amount, (int, float)):
             raise TypeError(f"increment_stat amount must be an int or float, got {amount!r}")
-        return self.__stats.increment(check_str(key, "stat key"), amount)
+        new_value: int | float = self._change_stats(
+            StatChange("increment", check_str(key, "stat key"), amount)
+        )
+        return new_value
 
     def reset_stats(self, keys: Iterable[str] | None = None) -> None:
-        self.__stats.reset(keys)
+        """Remove ``keys`` (every stat when None)."""
+        if isinstance(keys, str):
+            raise TypeError(
+                f"reset_stats expects stat keys, not the string {keys!r}; write [{keys!r}]"
+            )
+        self._change_stats(StatChange("reset", "", None if keys is None else tuple(keys)))
+
+    def _change_stats(self, change: StatChange) -> Any:
+        # Inside a handler, writes go through the job's scope (the engine seam); outside any
+        # job they apply here at once.
+        active = context.current()
+        if active is None:
+            return change.apply(self.__stats)
+        return active[0].change_stats(self.__stats, change)
 
     def stats(self) -> dict[str, Any]:
         """A deep snapshot of all stats."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import copy
 import threading
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, Literal, NamedTuple
 
 
 class Stats:
@@ -61,3 +61,27 @@ class Stats:
         """Replace every stat at once (used when a routine is restored)."""
         with self._lock:
             self._values = copy.deepcopy(values)
+
+
+class StatChange(NamedTuple):
+    """One write to a routine's stats, as plain data: a handler's stat writes pass through its
+    job's scope (``runtime/context.py``) as these, so an out-of-process scope can ship them back
+    and apply them where the routine lives.
+
+    ``kind`` "set": ``key`` = ``value``; "increment": add ``value`` to ``key``; "reset": remove
+    the keys in ``value`` (a tuple), or every stat when ``value`` is None (``key`` unused).
+    """
+
+    kind: Literal["set", "increment", "reset"]
+    key: str
+    value: Any
+
+    def apply(self, stats: Stats) -> Any:
+        """Apply this change to ``stats``; returns the new value for an increment, else None."""
+        if self.kind == "increment":
+            return stats.increment(self.key, self.value)
+        if self.kind == "set":
+            stats.set(self.key, self.value)
+        else:
+            stats.reset(self.value)
+        return None

@@ -120,6 +120,7 @@ BAD_CALLS: list[tuple[str, Callable[[], object], type[Exception], str]] = [
     ("emit unknown", lambda: Source().emit(bad(5)), ValueError, "no event named 5"),
     ("increment amount", lambda: Source().increment_stat("n", bad("1")), TypeError, "amount"),
     ("stat key", lambda: Source().set_stat(bad(5), 1), TypeError, "stat key"),
+    ("reset_stats string", lambda: Source().reset_stats(bad("n")), TypeError, "reset_stats"),
     (
         "routine error handler",
         lambda: Source().set_error_handler(bad(1)),

@@ -1,13 +1,15 @@
 """The seam between handlers and the engine: the activation running in this thread.
 
-A handler reaches the engine only through :func:`current`: ``Routine.emit`` and
-``get_execution_context`` look up the :class:`JobScope` of the activation running now and call
-it. In-process the scope enqueues straight into the scheduler; an out-of-process executor can
-provide a scope that records emits and ships them back with the activation's result.
+A handler reaches the engine only through :func:`current`: ``Routine.emit``,
+``emit_deferred_event``, ``send_output``, the stat writes (``set_stat``, ``increment_stat``,
+``reset_stats``) and ``get_execution_context`` look up the :class:`JobScope` of the activation
+running now and call it. In-process the scope enqueues straight into the scheduler and applies
+stat writes at once; an out-of-process executor can provide a scope that records emits and
+:class:`~routilux.stats.StatChange` values and ships them back with the activation's result.
 
-This module is a leaf: it imports nothing from routilux at run time (``JobState`` only for
-annotations), so builder modules (``routine.py``, ``job_state.py``) may import it without
-importing the scheduler.
+This module is a leaf: it imports nothing from routilux at run time (``JobState`` and the stats
+types only for annotations), so builder modules (``routine.py``, ``job_state.py``) may import it
+without importing the scheduler.
 
 Guarantees: the current activation is held in a ``ContextVar``, so it is per thread (and per
 asyncio task); :func:`activate` / :func:`deactivate` nest correctly (a sequential job started from
@@ -22,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from routilux.job_state import JobState
+    from routilux.stats import StatChange, Stats
 
 
 class ExecutionContext(NamedTuple):
@@ -51,6 +54,10 @@ class JobScope(Protocol):
 
     def send_output(self, routine: object, output_type: str, data: dict[str, Any]) -> None:
         """Record an output of ``routine`` and pass it to the job's output handler."""
+        ...
+
+    def change_stats(self, stats: Stats, change: StatChange) -> Any:
+        """Apply a handler's write ``change`` to a routine's ``stats``; return its result."""
         ...
 
 

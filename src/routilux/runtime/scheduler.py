@@ -55,6 +55,7 @@ from routilux.routine import Routine
 from routilux.runtime import context
 from routilux.runtime.executors import Executor, InlineExecutor, PoolExecutor
 from routilux.runtime.timers import TimerHandle, Timers
+from routilux.stats import StatChange, Stats
 
 _activate = context.activate
 _deactivate = context.deactivate
@@ -202,6 +203,10 @@ class JobRun:
             raise TypeError(f"only a Routine can send output, not {type(routine).__name__}")
         routine_id = self._plan.routine_id(routine)
         self._job_state.send_output(routine_id, output_type, data)
+
+    def change_stats(self, stats: Stats, change: StatChange) -> Any:
+        # In-process the routine's stats are right here: apply at once (atomic in Stats).
+        return change.apply(stats)
 
     def _route(self, routine: object, event_name: str) -> EventRoute:
         if not isinstance(routine, Routine):
