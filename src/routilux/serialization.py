@@ -5,7 +5,7 @@ Only plain JSON is written and read: ``dict`` (str keys), ``list``, ``str``, ``i
 expression is evaluated. Readers are strict: unknown keys, missing keys and wrong types are
 :class:`~routilux.errors.SerializationError` naming the path; so are files over
 :data:`MAX_FILE_BYTES`, nesting deeper than :data:`MAX_DEPTH`, integers longer than
-:data:`MAX_INT_DIGITS` digits and non-finite numbers.
+:data:`MAX_INT_DIGITS` digits, non-finite numbers and objects that repeat a key.
 
 This module is a leaf (it imports only ``errors``); ``job_state`` and ``flow`` build their
 formats on it, and ``registry`` resolves the names the formats contain.
@@ -97,6 +97,21 @@ def _parse_float(text: str) -> float:
     return value
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) == len(pairs):
+        return document
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            raise SerializationError(
+                f"the file repeats the key {key!r} in one object (JSON readers disagree on "
+                "which value wins, so routilux refuses it)"
+            )
+        seen.add(key)
+    raise AssertionError("unreachable: a shorter dict means a repeated key")
+
+
 def loads(text: str, what: str) -> Any:
     """Parse JSON text safely; every failure is a SerializationError naming ``what``."""
     if len(text) > MAX_FILE_BYTES:
@@ -107,6 +122,7 @@ def loads(text: str, what: str) -> Any:
             parse_constant=_reject_constant,
             parse_int=_parse_int,
             parse_float=_parse_float,
+            object_pairs_hook=_unique_keys,
         )
     except SerializationError as error:
         raise SerializationError(f"{what}: {error}") from None

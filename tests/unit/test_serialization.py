@@ -293,8 +293,9 @@ def test_hostile_documents_are_refused_with_nothing_executed(tmp_path: Path) -> 
         ('{"a": 1e999}', "not a finite number"),
         ('{"a": NaN}', "NaN"),
         ("\x00\x01garbage", "not valid JSON"),
+        ('{"format": "routilux/flow", "version": 1, "version": 2}', "repeats the key 'version'"),
     ],
-    ids=["empty", "truncated", "deep", "huge-int", "inf", "nan", "garbage"],
+    ids=["empty", "truncated", "deep", "huge-int", "inf", "nan", "garbage", "repeated-key"],
 )
 def test_malformed_files_are_clear_errors(tmp_path: Path, text: str, message: str) -> None:
     for cls in (Flow, JobState):
