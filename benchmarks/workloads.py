@@ -294,7 +294,31 @@ def memory(activations: int, jobs: int) -> list[Row]:
             passed=per_job < 64,
         )
     )
+    rows.append(
+        Row(
+            "memory",
+            "ExecutionTracker, per tracked activation",
+            _tracker_bytes_per_activation(activations // 10),
+            "bytes",
+            target="(reported)",
+        )
+    )
     return rows
+
+
+def _tracker_bytes_per_activation(items: int) -> float:
+    """Memory an attached tracker keeps per activation (its emits' delivery records included)."""
+    flow, end = chain_flow("sequential", tracked=True)
+    run_chain(flow, end, 10)  # warm up: the plan, interned places
+    gc.collect()
+    tracemalloc.start()
+    base, _ = tracemalloc.get_traced_memory()
+    run_chain(flow, end, items)
+    gc.collect()
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    tracked = 2 * items  # mid and end run once per item
+    return (after - base) / tracked
 
 
 def compile_time(sizes: list[int], repeats: int) -> list[Row]:

@@ -9,14 +9,17 @@ with them: attach it for the runs you want to measure.
 Guarantees: thread-safe; records are appended under one lock and read as copies; the report
 methods compute from a consistent snapshot. Times are ``time.perf_counter()`` seconds.
 
-Cost: the runtime hands the tracker plain values, stored as one tuple per activation and one
-per emit (covering all of that emit's targets); the record objects are built only when read.
+Cost: the runtime hands the tracker plain values; they are stored in columns (an interned
+place number and the times as doubles, about 20 bytes an activation) and the record objects
+are built only when read.
 """
 
 from __future__ import annotations
 
 import threading
+from array import array
 from collections.abc import Sequence
+from typing import Any
 
 import attrs
 
@@ -83,24 +86,60 @@ ActivationValues = tuple[str, str, str, float, float, str]
 DeliveryValues = tuple[str, str, str, Sequence[tuple[str, str]], float]
 
 
+class _Interned:
+    """Distinct keys numbered in order of first sight (a job has few distinct places)."""
+
+    __slots__ = ("index", "keys")
+
+    def __init__(self) -> None:
+        self.index: dict[tuple[Any, ...], int] = {}
+        self.keys: list[tuple[Any, ...]] = []
+
+    def number(self, key: tuple[Any, ...]) -> int:
+        number = self.index.get(key)
+        if number is None:
+            number = self.index[key] = len(self.keys)
+            self.keys.append(key)
+        return number
+
+
 class ExecutionTracker:
-    """Collects activation and delivery records. Thread-safe."""
+    """Collects activation and delivery records. Thread-safe.
+
+    Storage is columnar: each activation costs one interned-place number and two doubles
+    (about 20 bytes), each emit one number and one double, whatever the ids' lengths."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._activations: list[ActivationValues] = []
-        self._deliveries: list[DeliveryValues] = []
+        self._reset()
+
+    def _reset(self) -> None:
+        # (job_id, routine_id, slot_name, outcome) and (job_id, source_id, event, targets)
+        self._activation_places = _Interned()
+        self._activation_place = array("q")
+        self._starts = array("d")
+        self._ends = array("d")
+        self._delivery_places = _Interned()
+        self._delivery_place = array("q")
+        self._delivery_times = array("d")
 
     def record_activation(self, values: ActivationValues) -> None:
         """One handler run ended: ``(job_id, routine_id, slot_name, start, end, outcome)``."""
+        job_id, routine_id, slot_name, start, end, outcome = values
+        place = (job_id, routine_id, slot_name, outcome)
         with self._lock:
-            self._activations.append(values)
+            self._activation_place.append(self._activation_places.number(place))
+            self._starts.append(start)
+            self._ends.append(end)
 
     def record_deliveries(self, values: DeliveryValues) -> None:
         """One emit, delivered to each target:
         ``(job_id, source_id, event_name, ((target_id, slot_name), ...), timestamp)``."""
+        job_id, source_id, event_name, targets, timestamp = values
+        place = (job_id, source_id, event_name, tuple(targets))
         with self._lock:
-            self._deliveries.append(values)
+            self._delivery_place.append(self._delivery_places.number(place))
+            self._delivery_times.append(timestamp)
 
     @property
     def activations(self) -> list[ActivationRecord]:
@@ -112,8 +151,7 @@ class ExecutionTracker:
 
     def clear(self) -> None:
         with self._lock:
-            self._activations.clear()
-            self._deliveries.clear()
+            self._reset()
 
     def get_routine_performance(self, routine_id: str) -> RoutinePerformance:
         """Aggregates for ``routine_id`` (all zero if it never ran)."""
@@ -144,15 +182,22 @@ class ExecutionTracker:
 
     def _snapshot(self) -> tuple[list[ActivationRecord], list[DeliveryRecord]]:
         with self._lock:
-            activations, deliveries = list(self._activations), list(self._deliveries)
-        return (
-            [ActivationRecord(*a) for a in activations],
-            [
+            places, numbers = list(self._activation_places.keys), self._activation_place[:]
+            starts, ends = self._starts[:], self._ends[:]
+            targets, emits = list(self._delivery_places.keys), self._delivery_place[:]
+            times = self._delivery_times[:]
+        activations: list[ActivationRecord] = []
+        for number, start, end in zip(numbers, starts, ends, strict=True):
+            job_id, routine_id, slot_name, outcome = places[number]
+            activations.append(ActivationRecord(job_id, routine_id, slot_name, start, end, outcome))
+        deliveries: list[DeliveryRecord] = []
+        for number, timestamp in zip(emits, times, strict=True):
+            job_id, source_id, event_name, labels = targets[number]
+            deliveries.extend(
                 DeliveryRecord(job_id, source_id, event_name, target_id, slot_name, timestamp)
-                for job_id, source_id, event_name, targets, timestamp in deliveries
-                for target_id, slot_name in targets
-            ],
-        )
+                for target_id, slot_name in labels
+            )
+        return activations, deliveries
 
 
 def _routine_performance(
