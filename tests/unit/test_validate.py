@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 
 from routilux import Flow, FlowValidationError, Routine
-from tests.support import Relay, Sink, Source
+from tests.support import OnTrigger, Relay, Sink, Source
 
 
 class Loud(Routine):
@@ -144,6 +144,14 @@ def test_no_routine_with_trigger() -> None:
     assert "no-entry" in codes(flow)
 
 
+def test_an_empty_flow_warns_and_refuses_any_entry() -> None:
+    flow = Flow("empty")
+    report = flow.validate()
+    assert report.ok and [p.code for p in report.warnings] == ["empty-flow"]
+    with pytest.raises(FlowValidationError, match="unknown-entry"):
+        flow.execute("anything")
+
+
 @pytest.mark.parametrize("strategy", ["sequential", "concurrent"])
 def test_execute_lists_every_error_and_runs_nothing(strategy: Any) -> None:
     flow = Flow(execution_strategy=strategy)
@@ -202,7 +210,9 @@ def test_report_renders_every_problem() -> None:
     assert len(lines) == 2
     assert any("unreachable-routine at s" in line for line in lines)
     assert any("unconnected-event at a.out" in line for line in lines)
-    assert str(Flow("empty").validate()) == "flow 'empty': no problems"
+    clean = Flow("clean")
+    clean.add_routine(OnTrigger(lambda context: None), "only")
+    assert str(clean.validate()) == "flow 'clean': no problems"
 
 
 def test_single_data_parameter_warns_that_it_gets_the_payload() -> None:

@@ -19,6 +19,7 @@ errors
 warnings
   ``unreachable-routine``       no path leads to it from any routine with a ``trigger`` slot
   ``unconnected-event``         an event connected to no slot (its emits go nowhere)
+  ``empty-flow``                the flow has no routines
   ``data-param-gets-payload``   a handler's only parameter is ``data`` and the event sends a
                                 ``data`` key: the handler gets the whole payload dict, not it
 """
@@ -260,7 +261,16 @@ def _check_entries(graph: FlowGraph) -> Iterator[Problem]:
             f"{TRIGGER_SLOT!r} slot, so it can never run",
             f"define_slot({TRIGGER_SLOT!r}, handler=...) on it, or connect an event to it",
         )
-    if not entries and len(graph):
+    if not len(graph):
+        yield Problem(
+            "empty-flow",
+            "warning",
+            "flow",
+            "the flow has no routines, so there is nothing to execute",
+            "add routines with flow.add_routine(routine, routine_id) and connect them",
+        )
+        return
+    if not entries:
         yield Problem(
             "no-entry",
             "error",
