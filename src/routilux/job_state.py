@@ -494,10 +494,16 @@ class JobState:
         Emit records beyond ``history_limit`` are counted instead of kept (a race may keep a
         few more than the limit, never fewer).
         """
-        if kind != "emit" or self._emit_room > 0:
-            if kind == "emit":
-                self._emit_room -= 1
+        if kind == "emit":
+            self.record_emit(routine_id, event_name, data)
+        else:
             self._history.append((routine_id, event_name, data, time.time(), kind))
+
+    def record_emit(self, routine_id: str, event_name: str, data: Any) -> None:
+        """:meth:`record` of an emit (engine use; the hot path)."""
+        if self._emit_room > 0:
+            self._emit_room -= 1
+            self._history.append((routine_id, event_name, data, time.time(), "emit"))
         else:
             with self._lock:
                 self._omitted += 1

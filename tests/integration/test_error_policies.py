@@ -172,3 +172,27 @@ def test_entry_failure_uses_the_same_policy(strategy: ExecutionStrategy) -> None
     flow.shutdown()
     assert entry.calls == 3
     assert job.status == "completed" and len(job.errors) == 3
+
+
+class AppendOnce(Routine):
+    """An ``append`` slot whose handler fails its first call after mutating what it was given."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[list[int]] = []
+        self.define_slot("input", handler=self.handle, merge_strategy="append")
+
+    def handle(self, value: list[int]) -> None:
+        self.seen.append(list(value))
+        if len(self.seen) == 1:
+            value.append(-1)  # a failed attempt's mutation must not reach the retry
+            raise ConnectionError("first attempt fails")
+
+
+def test_a_retry_gets_the_failed_attempts_merged_snapshot_once(strategy: ExecutionStrategy) -> None:
+    worker = AppendOnce()
+    worker.set_error_handler(retry(2))
+    job = finish(wire(strategy, worker, workers=1), count=1)
+    assert job.status == "completed"
+    # The retry sees the same accumulated list: not merged a second time, not mutated.
+    assert worker.seen == [[0], [0]]

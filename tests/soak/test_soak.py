@@ -27,7 +27,7 @@ from collections import Counter
 import pytest
 
 from routilux import ErrorHandler, Flow, JobState, Routine
-from routilux.runtime.scheduler import Activation, JobRun
+from routilux.runtime.scheduler import JobRun
 
 pytestmark = pytest.mark.slow
 
@@ -158,8 +158,11 @@ def watchdog(progress: Progress, done: threading.Event) -> None:
 
 
 def engine_objects() -> int:
-    """Live job runtimes and activations (tracked by the garbage collector)."""
-    return sum(isinstance(o, (JobRun, Activation)) for o in gc.get_objects())
+    """Live job runtimes and activations (``(job, ...)`` tuples) the garbage collector tracks."""
+    return sum(
+        isinstance(o, JobRun) or (type(o) is tuple and bool(o) and isinstance(o[0], JobRun))
+        for o in gc.get_objects()
+    )
 
 
 def release_free_memory() -> None:

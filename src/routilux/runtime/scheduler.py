@@ -64,33 +64,21 @@ _deactivate = context.deactivate
 _DELIVERED, _DROPPED, _TOKEN = 1, 2, 3
 
 
-class Activation:
-    """One delivery of a payload to a slot, within a job.
-
-    ``retries`` counts re-runs so far; ``merged`` marks a payload that is already the merged
-    snapshot (a retry re-runs the handler with the data of the failed attempt).
-    """
-
-    __slots__ = ("job", "merged", "payload", "retries", "target")
-
-    def __init__(
-        self, job: JobRun, target: Target, payload: Payload, retries: int = 0, merged: bool = False
-    ) -> None:
-        self.job = job
-        self.target = target
-        self.payload = payload
-        self.retries = retries
-        self.merged = merged
+#: One delivery of a payload to a slot, within a job: ``(job, target, payload, retries,
+#: merged)``. ``retries`` counts re-runs so far; ``merged`` marks a payload that is already the
+#: merged snapshot (a retry re-runs the handler with the data of the failed attempt). A plain
+#: immutable tuple: one is built per delivery, so it must cost next to nothing.
+Activation = tuple["JobRun", Target, Payload, int, bool]
 
 
 def run_activation(activation: Activation) -> None:
     """The executors' ``run`` callable."""
-    activation.job.run(activation)
+    activation[0].run(activation)
 
 
 def discard_activation(activation: Activation) -> None:
     """The executors' ``discard`` callable: an accepted activation that will never run."""
-    activation.job.discard(activation)
+    activation[0].discard(activation)
 
 
 def _retry_copy(data: Payload) -> Payload:
@@ -142,7 +130,7 @@ class JobRun:
         self._deadline: TimerHandle | None = None
         job_state.attach_statistics(self.statistics)
         self._routes = plan.routes
-        self._record = job_state.record
+        self._record = job_state.record_emit
         self._limit = plan.max_activations
 
     # -- JobScope --------------------------------------------------------------------------
@@ -225,7 +213,7 @@ class JobRun:
             self._deadline = timers.call_later(timeout, lambda: self._expire(timeout))
         self._job_state.mark_running()
         self._job_state.record(target.routine_id, "start", params, kind="start")
-        self._dispatch_all([Activation(self, target, target.map(params))])
+        self._dispatch_all([(self, target, target.map(params), 0, False)])
 
     def stop(self, status: JobStatus, error: ErrorRecord | None = None, reason: str = "") -> bool:
         """End the job now as ``status`` (failed/cancelled); pending work will be dropped.
@@ -284,14 +272,9 @@ class JobRun:
             self._outstanding += 1  # the resume itself, so the job cannot finish mid-way
             self._tokens += 1
         self._job_state.mark_resumed()
-        held = [
-            Activation(
-                self,
-                self._plan.slot_target(h.routine_id, h.slot_name),
-                h.payload,
-                h.retries,
-                h.merged,
-            )
+        slot_target = self._plan.slot_target
+        held: list[Activation] = [
+            (self, slot_target(h.routine_id, h.slot_name), h.payload, h.retries, h.merged)
             for h in self._job_state.take_held()
         ]
         try:
@@ -354,11 +337,11 @@ class JobRun:
         if len(targets) == 1:  # the common case, without building a list
             target = targets[0]
             mapped = payload if target.shares_payload else target.map(payload)
-            activation = Activation(self, target, mapped, 0, False)
+            activation: Activation = (self, target, mapped, 0, False)
             if self._admit(1) and self._dispatch(activation) is False:
                 self._done(_DROPPED)
             return
-        self._dispatch_all([Activation(self, t, t.map(payload)) for t in targets])
+        self._dispatch_all([(self, t, t.map(payload), 0, False) for t in targets])
 
     def _dispatch_all(self, activations: list[Activation]) -> None:
         if not self._admit(len(activations)):
@@ -425,15 +408,9 @@ class JobRun:
                 return False
             self._held += 1
             idle = self._outstanding == self._held
-        target = activation.target
+        _, target, payload, retries, merged = activation
         self._job_state.hold(
-            HeldActivation(
-                target.routine_id,
-                target.slot_name,
-                activation.payload,
-                activation.retries,
-                activation.merged,
-            )
+            HeldActivation(target.routine_id, target.slot_name, payload, retries, merged)
         )
         if idle:
             self._on_settled(self)
@@ -443,7 +420,8 @@ class JobRun:
 
     def run(self, activation: Activation) -> None:
         """Run one activation: merge, call the handler, apply the error policy, account."""
-        if activation.retries:
+        _, target, data, retries, merged = activation
+        if retries:
             with self._lock:
                 self._delayed.pop(id(activation), None)
         if self._stopped:
@@ -451,26 +429,25 @@ class JobRun:
             return
         if self._paused and self._hold(activation):
             return
-        target = activation.target
         tracker = self._tracker
         started = time.perf_counter() if tracker is not None else 0.0
         outcome: Outcome = "completed"
+        again = data  # what a retry of this activation would be given
         token = _activate((self, target.routine_id))
         try:
-            data = activation.payload
-            if target.stateful and not activation.merged:
-                data = self._merge(target, data)
-                activation.payload, activation.merged = data, True
+            if target.stateful and not merged:
+                again = data = self._merge(target, data)
+                merged = True
             invoke = target.invoke
             if invoke is not None:
                 if target.retries:
-                    activation.payload, activation.merged = _retry_copy(data), True
+                    again, merged = _retry_copy(data), True
                 invoke(data)
         except Exception as error:
-            outcome = self._on_failure(activation, error)
+            outcome = self._on_failure((self, target, again, retries, merged), error)
         except BaseException as error:
             # KeyboardInterrupt, SystemExit...: the job fails whatever its policy; re-raised.
-            outcome = self._on_failure(activation, error, fatal=True)
+            outcome = self._on_failure((self, target, again, retries, merged), error, fatal=True)
             raise
         else:
             self._job_state.record_completed(target.routine_id)
@@ -498,13 +475,14 @@ class JobRun:
     def _on_failure(
         self, activation: Activation, error: BaseException, fatal: bool = False
     ) -> Outcome:
-        target = activation.target
+        """Apply the error policy to a failed ``activation`` (as a retry of it would run)."""
+        _, target, _, retries, _ = activation
         record = ErrorRecord.from_exception(target.routine_id, target.slot_name, error)
         policy = target.policy
         strategy = ErrorStrategy.STOP if fatal else policy.strategy
-        if strategy is ErrorStrategy.RETRY and policy.can_retry(error, activation.retries):
+        if strategy is ErrorStrategy.RETRY and policy.can_retry(error, retries):
             self._job_state.record_activation(target.routine_id, "retrying", record)
-            self._retry(activation, policy.delay_before(activation.retries + 1))
+            self._retry(activation, policy.delay_before(retries + 1))
             return "retrying"
         if strategy is ErrorStrategy.SKIP:
             self._job_state.record_activation(target.routine_id, "skipped", record)
@@ -518,13 +496,8 @@ class JobRun:
         return "failed"
 
     def _retry(self, activation: Activation, delay: float) -> None:
-        retry = Activation(
-            self,
-            activation.target,
-            activation.payload,
-            activation.retries + 1,
-            activation.merged,
-        )
+        _, target, payload, retries, merged = activation
+        retry: Activation = (self, target, payload, retries + 1, merged)
         with self._lock:
             self._retried += 1
             if self._stopped:
