@@ -10,15 +10,14 @@ Guarantees: thread-safe; records are appended under one lock and read as copies;
 methods compute from a consistent snapshot. Times are ``time.perf_counter()`` seconds.
 
 Cost: the runtime hands the tracker plain values; they are stored in columns (an interned
-place number and the times as doubles, about 20 bytes an activation) and the record objects
-are built only when read.
+place number and the times as doubles: about 25 bytes per activation and 16 per emit) and the
+record objects are built only when read.
 """
 
 from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Sequence
 from typing import Any
 
 import attrs
@@ -83,7 +82,7 @@ class FlowPerformance:
 
 # The plain values the runtime reports; records are built from them when read.
 ActivationValues = tuple[str, str, str, float, float, str]
-DeliveryValues = tuple[str, str, str, Sequence[tuple[str, str]], float]
+DeliveryValues = tuple[str, str, str, tuple[tuple[str, str], ...], float]
 
 
 class _Interned:
@@ -106,8 +105,8 @@ class _Interned:
 class ExecutionTracker:
     """Collects activation and delivery records. Thread-safe.
 
-    Storage is columnar: each activation costs one interned-place number and two doubles
-    (about 20 bytes), each emit one number and one double, whatever the ids' lengths."""
+    Storage is columnar: each activation costs one interned-place number and two doubles, each
+    emit one number and one double, whatever the ids' lengths."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -136,7 +135,7 @@ class ExecutionTracker:
         """One emit, delivered to each target:
         ``(job_id, source_id, event_name, ((target_id, slot_name), ...), timestamp)``."""
         job_id, source_id, event_name, targets, timestamp = values
-        place = (job_id, source_id, event_name, tuple(targets))
+        place = (job_id, source_id, event_name, targets)
         with self._lock:
             self._delivery_place.append(self._delivery_places.number(place))
             self._delivery_times.append(timestamp)
