@@ -278,34 +278,6 @@ def test_handler_arguments_are_not_shared_between_fan_out_targets(
     assert emit.data == {"value": 0}
 
 
-def test_keyboard_interrupt_fails_the_job(strategy: ExecutionStrategy) -> None:
-    class Interrupted(Routine):
-        def __init__(self) -> None:
-            super().__init__()
-            self.define_slot("trigger", handler=self.go)
-            self.set_as_optional()
-
-        def go(self) -> None:
-            raise KeyboardInterrupt
-
-    flow = Flow(execution_strategy=strategy)
-    flow.add_routine(Interrupted(), "i")
-    flow.add_routine(Source(), "ok")
-    if strategy == "sequential":
-        with pytest.raises(KeyboardInterrupt):
-            flow.execute("i")
-        assert flow.active_jobs == []
-    else:
-        job = flow.execute("i")
-        assert job.wait(timeout=10)
-        assert job.status == "failed"
-        assert job.error is not None and job.error.exception_type == "KeyboardInterrupt"
-    # The engine stays usable for other jobs.
-    other = flow.execute("ok", {"count": 2})
-    assert other.wait(timeout=10) and other.status == "completed"
-    flow.shutdown()
-
-
 def test_job_can_be_awaited_from_another_thread(strategy: ExecutionStrategy) -> None:
     flow, _, sink = chain(strategy, workers=3)
     done = threading.Event()

@@ -269,6 +269,7 @@ def test_base_exceptions_fail_the_job_and_the_engine_goes_on(
     if strategy == "sequential":
         with pytest.raises(raised):
             flow.execute("dies")
+        assert flow.active_jobs == []
     else:
         job = flow.execute("dies")
         assert job.wait(timeout=10)
