@@ -17,7 +17,7 @@ from routilux import (
     Routine,
 )
 from routilux.flow import ExecutionStrategy
-from tests.support import STRATEGIES, Relay, Sink, Source
+from tests.support import STRATEGIES, Sink, Source, chain
 
 pytestmark = pytest.mark.parametrize("strategy", STRATEGIES)
 
@@ -97,14 +97,9 @@ def test_output_outside_a_job_and_bad_handlers(strategy: ExecutionStrategy) -> N
 
 def test_tracker_records_every_activation_and_delivery(strategy: ExecutionStrategy) -> None:
     tracker = ExecutionTracker()
-    flow = Flow(execution_strategy=strategy, max_workers=3, execution_tracker=tracker)
-    sink = Sink()
-    flow.add_routine(Source(), "src")
-    flow.add_routine(Relay(), "relay")
-    flow.add_routine(sink, "sink")
-    flow.connect("src", "out", "relay", "input")
-    flow.connect("relay", "out", "sink", "input")
-    jobs = [flow.execute("src", {"count": 10}) for _ in range(2)]
+    flow, _, _ = chain(strategy, workers=3)
+    flow.execution_tracker = tracker  # attaching after building works like the constructor
+    jobs = [flow.execute("source", {"count": 10}) for _ in range(2)]
     for job in jobs:
         assert job.wait(timeout=10)
     flow.shutdown()
@@ -116,7 +111,7 @@ def test_tracker_records_every_activation_and_delivery(strategy: ExecutionStrate
     deliveries = tracker.deliveries
     assert len(deliveries) == 2 * 20
     assert {(d.source_id, d.event_name, d.target_id, d.slot_name) for d in deliveries} == {
-        ("src", "out", "relay", "input"),
+        ("source", "out", "relay", "input"),
         ("relay", "out", "sink", "input"),
     }
 
@@ -129,7 +124,7 @@ def test_tracker_records_every_activation_and_delivery(strategy: ExecutionStrate
     )
     flow_perf = tracker.get_flow_performance()
     assert (flow_perf.jobs, flow_perf.activations, flow_perf.deliveries) == (2, 42, 40)
-    assert set(flow_perf.routines) == {"src", "relay", "sink"}
+    assert set(flow_perf.routines) == {"source", "relay", "sink"}
     assert flow_perf.wall_time >= max(a.duration for a in activations)
 
     unknown = tracker.get_routine_performance("nobody")
