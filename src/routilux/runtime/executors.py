@@ -30,6 +30,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Generic, Protocol, TypeVar
 
+from routilux.checks import LONGEST_WAIT
 from routilux.runtime.timers import Timers
 
 T = TypeVar("T")
@@ -127,7 +128,7 @@ class InlineExecutor(Generic[T]):
                 if remaining <= 0:
                     self._queue.append(heapq.heappop(self._delayed)[2])
                     return True
-                self._changed.wait(min(remaining, threading.TIMEOUT_MAX))
+                self._changed.wait(min(remaining, LONGEST_WAIT))
             return False
 
 

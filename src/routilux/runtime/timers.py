@@ -18,6 +18,8 @@ import threading
 import time
 from collections.abc import Callable
 
+from routilux.checks import LONGEST_WAIT
+
 
 class TimerHandle:
     """A pending callback. :meth:`cancel` prevents it from running if it has not started."""
@@ -107,5 +109,5 @@ class Timers:
                 heapq.heappop(self._heap)
                 handle.cancelled = True  # ran: a later cancel() is a no-op
                 return handle
-            self._wakeup.wait(min(remaining, threading.TIMEOUT_MAX))
+            self._wakeup.wait(min(remaining, LONGEST_WAIT))
         return None
